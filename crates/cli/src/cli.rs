@@ -1,0 +1,321 @@
+//! Command-line arguments (clap derive). Raw arguments only; `commands` validates and runs them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Gatehouse: machine-to-machine authentication and authorization.
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Admin API base URL [env: GATEHOUSE_SERVER] [default: http://127.0.0.1:7070].
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// File holding the admin token [default: ./gatehouse-data/admin-token]; env
+    /// GATEHOUSE_ADMIN_TOKEN holds the token itself and wins over the default file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Print exactly one JSON object on stdout (messages go to stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the control plane (authorization server and admin API).
+    Serve(ServeArgs),
+    /// Validate configuration without starting.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Manage APIs (resource servers).
+    Api {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: ApiCmd,
+    },
+    /// Manage clients (applications).
+    Client {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: ClientCmd,
+    },
+    /// Grant a client scopes on an API (an approved subscription), or list/revoke grants.
+    Grant(GrantArgs),
+    /// Manage signing keys.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Manage the admin token.
+    AdminToken {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: AdminTokenCmd,
+    },
+    /// Get an access token with the client credentials grant.
+    Token(TokenArgs),
+    /// Show the audit log (newest first).
+    Audit {
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Write a consistent backup of the database and key material.
+    Backup(BackupArgs),
+    /// Restore a backup into a data directory (server stopped).
+    Restore(RestoreArgs),
+}
+
+/// Server settings; each is also settable in the config file and the environment.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeArgs {
+    /// TOML config file [env: GATEHOUSE_CONFIG].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory [env: GATEHOUSE_DATA_DIR] [default: ./gatehouse-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address [env: GATEHOUSE_LISTEN] [default: 127.0.0.1:7070].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Issuer URL [env: GATEHOUSE_ISSUER] [default: http:// + listen address].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Allow plain HTTP on a non-loopback address [env: GATEHOUSE_INSECURE_HTTP].
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Database URL: sqlite:PATH or postgres://… [env: GATEHOUSE_DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Parse and validate the configuration, print the resolved values.
+    Check(ServeArgs),
+}
+
+/// `api` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ApiCmd {
+    /// Register an API.
+    Create {
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// Unique audience URI (the `aud` of its tokens).
+        #[arg(long)]
+        audience: String,
+        /// A scope the API defines (repeatable).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Token lifetime, e.g. 15m.
+        #[arg(long, value_name = "DURATION")]
+        token_ttl: Option<String>,
+        /// Signing algorithm: ES256 (default), EdDSA, RS256 or PS256.
+        #[arg(long)]
+        alg: Option<String>,
+        /// Static custom claim NAME=VALUE (VALUE parsed as JSON when it is valid JSON).
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
+        /// Copy this application metadata key into tokens as a claim (repeatable).
+        #[arg(long = "copy-metadata", value_name = "KEY")]
+        copy_metadata: Vec<String>,
+    },
+    /// List APIs.
+    List,
+    /// Show one API (by id, name or audience).
+    Show {
+        /// Id, name or audience.
+        api: String,
+    },
+    /// Delete an API and its grants.
+    Delete {
+        /// Id, name or audience.
+        api: String,
+    },
+}
+
+/// `client` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Register a client; prints client_id and (for secret methods) client_secret once.
+    Create {
+        /// Human name.
+        #[arg(long)]
+        name: String,
+        /// client_secret_basic (default), client_secret_post or private_key_jwt.
+        #[arg(long)]
+        auth_method: Option<String>,
+        /// Public JWK Set file (private_key_jwt).
+        #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
+        jwks_file: Option<PathBuf>,
+        /// JWKS URL (private_key_jwt).
+        #[arg(long, value_name = "URL")]
+        jwks_uri: Option<String>,
+        /// Metadata NAME=VALUE (repeatable), e.g. tenant=acme.
+        #[arg(long = "metadata", value_name = "NAME=VALUE")]
+        metadata: Vec<String>,
+        /// Static custom claim NAME=VALUE (repeatable).
+        #[arg(long = "claim", value_name = "NAME=VALUE")]
+        claims: Vec<String>,
+    },
+    /// List clients.
+    List,
+    /// Show a client with its secrets (metadata only) and grants.
+    Show {
+        /// Client id.
+        id: String,
+    },
+    /// Delete a client, its secrets and grants.
+    Delete {
+        /// Client id.
+        id: String,
+    },
+    /// Issue a new secret; existing secrets stay valid for --grace.
+    RotateSecret {
+        /// Client id.
+        id: String,
+        /// How long the old secrets stay valid, e.g. 24h [default: 0s].
+        #[arg(long, value_name = "DURATION")]
+        grace: Option<String>,
+    },
+    /// Invalidate every token issued to the client so far.
+    RevokeTokens {
+        /// Client id.
+        id: String,
+    },
+}
+
+/// `grant`: set a grant, or `grant list` / `grant revoke`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct GrantArgs {
+    /// list or revoke.
+    #[command(subcommand)]
+    pub cmd: Option<GrantCmd>,
+    /// Client id.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// API id, name or audience.
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Scope to grant (repeatable; replaces the previous set).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+}
+
+/// `grant list|revoke`.
+#[derive(Debug, Subcommand)]
+pub enum GrantCmd {
+    /// List grants.
+    List {
+        /// Only this client's.
+        #[arg(long)]
+        client: Option<String>,
+        /// Only this API's.
+        #[arg(long)]
+        api: Option<String>,
+    },
+    /// Remove a client's grant on an API.
+    Revoke {
+        /// Client id.
+        #[arg(long)]
+        client: String,
+        /// API id, name or audience.
+        #[arg(long)]
+        api: String,
+    },
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// List signing keys and their states.
+    List,
+    /// Rotate now: the published next key starts signing.
+    Rotate {
+        /// Only this algorithm [default: every algorithm in use].
+        #[arg(long)]
+        alg: Option<String>,
+    },
+    /// Emergency: unpublish a key at once; its tokens stop verifying.
+    Revoke {
+        /// Key id.
+        kid: String,
+    },
+}
+
+/// `admin-token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCmd {
+    /// Replace the admin token; writes the new one to the admin token file.
+    Rotate,
+}
+
+/// `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Client id.
+    #[arg(long)]
+    pub client_id: String,
+    /// File holding the client secret (else env GATEHOUSE_CLIENT_SECRET).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Resource (audience) URI (repeatable).
+    #[arg(long = "resource", value_name = "URI")]
+    pub resources: Vec<String>,
+    /// Scope (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+}
+
+/// `backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Output archive (.tar.gz); must not exist.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Leave the master key out of the archive (keep it elsewhere!).
+    #[arg(long)]
+    pub exclude_master_key: bool,
+    /// Server settings (to find the data dir and database).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Archive written by `gatehouse backup`.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Replace an existing database.
+    #[arg(long)]
+    pub force: bool,
+    /// Server settings (to find the data dir).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl From<&ServeArgs> for crate::config::Flags {
+    fn from(a: &ServeArgs) -> Self {
+        Self {
+            config: a.config.clone(),
+            data_dir: a.data_dir.clone(),
+            listen: a.listen.clone(),
+            issuer: a.issuer.clone(),
+            insecure_http: a.insecure_http,
+            database_url: a.database_url.clone(),
+        }
+    }
+}

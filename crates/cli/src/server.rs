@@ -1,0 +1,267 @@
+//! `gatehouse serve`: wiring the store, keys, catalog, authorization server and admin API into
+//! one listener. `start` is also what integration tests call, in-process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use gatehouse_core::{Clock, SystemClock};
+use gatehouse_keys::rotation::RotationPolicy;
+use gatehouse_keys::secret::{self, SecretKind};
+use gatehouse_keys::MasterKey;
+use gatehouse_manage::{AdminRateLimit, ManageService, algs_in_use};
+use gatehouse_net::{Metrics, Readiness, check_plain_http_allowed, health_router, metrics_router, request_id_layer};
+use gatehouse_oauth::{AdminTokens, KeyService, LockoutConfig, OAuthConfig, OAuthState};
+use gatehouse_store::{CatalogCache, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::fsutil;
+
+/// A started server.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The issuer URL.
+    pub issuer: String,
+    /// Where the admin token was written (when generated).
+    pub admin_token_file: PathBuf,
+    /// Shared state (tests use it to inspect).
+    pub state: Arc<OAuthState>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _lock: Option<std::fs::File>,
+}
+
+impl RunningServer {
+    /// Stops accepting, drains in-flight requests, and waits.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.context("server task")?.context("serve")?;
+        Ok(())
+    }
+
+    /// Waits until the server stops (after a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?.context("serve")?;
+        Ok(())
+    }
+
+    /// A sender that triggers graceful shutdown.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Starts the control plane with an explicit clock (tests pass a fake one).
+pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+    check_plain_http_allowed(cfg.listen, cfg.insecure_http)?;
+    fsutil::create_private_dir(&cfg.data_dir)
+        .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
+    let lock = if cfg.database_url.starts_with("sqlite:") {
+        Some(fsutil::lock_data_dir(&cfg.data_dir)?)
+    } else {
+        None
+    };
+    let master = load_master_key(cfg)?;
+    let store = gatehouse_store::open(&cfg.database_url).await.context("opening the database")?;
+    let catalog = Arc::new(CatalogCache::load(store.as_ref(), clock.now()).await.context("loading the catalog")?);
+    let policy = RotationPolicy {
+        period: cfg.rotation_period,
+        publish_ahead: cfg.jwks_max_age,
+        retire_grace: cfg.max_token_ttl + cfg.leeway,
+    };
+    let algs = algs_in_use(&catalog.get());
+    let keys = KeyService::start(Arc::clone(&store), master, Arc::clone(&clock), policy, &algs)
+        .await
+        .context("loading signing keys (is the master key the one these keys were encrypted with?)")?;
+    let admin_token_file = cfg.data_dir.join("admin-token");
+    let admin_digests = bootstrap_admin_token(cfg, store.as_ref(), clock.as_ref(), &admin_token_file).await?;
+
+    let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let issuer = cfg.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let mut oauth_cfg = OAuthConfig::new(issuer.clone());
+    oauth_cfg.default_token_ttl = cfg.default_token_ttl;
+    oauth_cfg.max_token_ttl = cfg.max_token_ttl;
+    oauth_cfg.assertion_max_lifetime = cfg.assertion_max_lifetime;
+    oauth_cfg.leeway = cfg.leeway;
+    oauth_cfg.jwks_max_age = cfg.jwks_max_age;
+    oauth_cfg.lockout = LockoutConfig {
+        max_failures: cfg.lockout_max_failures,
+        window: cfg.lockout_window,
+        duration: cfg.lockout_duration,
+    };
+    let metrics = Metrics::new();
+    let state = Arc::new(OAuthState {
+        lockout: gatehouse_oauth::lockout::Lockout::new(oauth_cfg.lockout),
+        config: oauth_cfg,
+        store,
+        catalog,
+        keys: Arc::new(keys),
+        admin_tokens: Arc::new(AdminTokens::new(admin_digests)),
+        clock,
+        replay: gatehouse_oauth::replay::ReplayCache::new(),
+        jwks_fetcher: gatehouse_oauth::assertion::JwksFetcher::new(),
+        metrics: gatehouse_oauth::metrics::OAuthMetrics::default(),
+    });
+    metrics.register(|r| state.metrics.register(r));
+    let readiness = Readiness::new();
+    let limit = AdminRateLimit { per_second: cfg.admin_rate_per_second, burst: cfg.admin_rate_burst };
+    let app = app_router(Arc::clone(&state), limit, readiness.clone(), metrics);
+
+    let (shutdown, mut rx) = watch::channel(false);
+    spawn_maintenance(Arc::clone(&state), shutdown.subscribe());
+    let drain = readiness.clone();
+    let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+        drain.set_not_ready();
+    }));
+    readiness.set_ready();
+    Ok(RunningServer { addr, issuer, admin_token_file, state, shutdown, task, _lock: lock })
+}
+
+/// Every route of the control plane.
+pub fn app_router(state: Arc<OAuthState>, limit: AdminRateLimit, readiness: Readiness, metrics: Metrics) -> Router {
+    Router::new()
+        .merge(gatehouse_oauth::router(Arc::clone(&state)))
+        .merge(gatehouse_manage::router(ManageService::new(state), limit))
+        .merge(health_router(readiness))
+        .merge(metrics_router(metrics))
+        .layer(axum::middleware::from_fn(request_id_layer()))
+}
+
+fn load_master_key(cfg: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(b64) = &cfg.master_key_env {
+        return MasterKey::from_base64(b64).context("GATEHOUSE_MASTER_KEY");
+    }
+    let (key, created) = MasterKey::load_or_create(&cfg.master_key_file)
+        .with_context(|| format!("master key file {}", cfg.master_key_file.display()))?;
+    if created {
+        tracing::warn!(path = %cfg.master_key_file.display(), "generated a new master key: back it up; losing it loses every signing key");
+    }
+    Ok(key)
+}
+
+/// Ensures an admin token exists; writes a generated one to `file` (0600, atomically).
+async fn bootstrap_admin_token(
+    cfg: &Config,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    file: &Path,
+) -> anyhow::Result<Vec<[u8; 32]>> {
+    let existing = store.admin_token_digests().await?;
+    if !existing.is_empty() {
+        if cfg.bootstrap_admin_token.is_some() {
+            tracing::info!("GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN ignored: an admin token already exists (rotate it with `gatehouse admin-token rotate`)");
+        }
+        return Ok(existing);
+    }
+    let digest = match &cfg.bootstrap_admin_token {
+        Some(t) => secret::digest(t),
+        None => {
+            let token = secret::generate(SecretKind::AdminToken);
+            fsutil::write_private_file(file, format!("{}\n", token.expose()).as_bytes())
+                .with_context(|| format!("writing {}", file.display()))?;
+            secret::digest(token.expose())
+        }
+    };
+    store.replace_admin_token(&digest, clock.now()).await?;
+    Ok(vec![digest])
+}
+
+/// Background upkeep: scheduled key rotation and purging of expired revocations, every minute.
+fn spawn_maintenance(state: Arc<OAuthState>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let algs = algs_in_use(&state.catalog.get());
+            if let Err(e) = state.keys.reconcile(&algs).await {
+                tracing::error!(error = %e, "key rotation check failed");
+            }
+            match state.store.purge_revoked_tokens(state.now()).await {
+                Ok(n) if n > 0 => {
+                    if let Err(e) = state.reload_catalog().await {
+                        tracing::error!(error = %e, "catalog reload failed");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "purging revocations failed"),
+            }
+        }
+    });
+}
+
+/// Runs `gatehouse serve` until SIGINT/SIGTERM.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let server = start(&cfg, Arc::new(SystemClock)).await?;
+    let admin_note = if server.admin_token_file.exists() {
+        format!("admin token: {}", server.admin_token_file.display())
+    } else {
+        "admin token: from GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN".to_owned()
+    };
+    println!("gatehouse serving on http://{}", server.addr);
+    println!("  issuer:     {}", server.issuer);
+    println!("  metadata:   {}/.well-known/oauth-authorization-server", server.issuer);
+    println!("  data dir:   {}", cfg.data_dir.display());
+    println!("  database:   {}", redact_url(&cfg.database_url));
+    println!("  {admin_note}");
+    let handle = server.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = handle.send(true);
+    });
+    server.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Hides a password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Refuses to start twice on one data dir.
+pub fn ensure_not_running(dir: &Path) -> anyhow::Result<()> {
+    match fsutil::lock_data_dir(dir) {
+        Ok(_) => Ok(()),
+        Err(e) => bail!("{e:#}"),
+    }
+}

@@ -1,0 +1,24 @@
+//! Gatehouse domain model: the newtypes and records every other crate speaks.
+//!
+//! Values here are *parsed*, not validated later: a [`ClientId`], [`Scope`] or [`Audience`]
+//! that exists is well-formed. This crate never performs I/O, never reads the system clock
+//! except through [`SystemClock`], and never logs.
+#![forbid(unsafe_code)]
+
+mod clock;
+mod env;
+mod ids;
+mod model;
+mod scope;
+mod time;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use env::{Env, MapEnv, ProcessEnv};
+pub use ids::{ApiId, ClientId, IdError, Kid, SecretId, SubscriptionId};
+pub use model::{
+    Alg, AlgParseError, Api, AuditEvent, AuthMethod, AuthMethodParseError, Client, ClaimMap,
+    ClientSecret, KeyRecord, KeyState, RevokedToken, Subscription, SubscriptionStatus,
+    MAX_CUSTOM_CLAIMS_BYTES, REGISTERED_CLAIMS, validate_custom_claims, ClaimsError,
+};
+pub use scope::{Audience, AudienceError, Scope, ScopeError, ScopeSet};
+pub use time::{parse_duration, DurationParseError, UnixTime};

@@ -1,0 +1,16 @@
+//! The Gatehouse management service and admin REST API (`/admin/v1/...`): APIs, applications
+//! (OAuth clients) and their secrets, grants (subscriptions), signing keys, the admin token and
+//! the audit log.
+//!
+//! Business rules live in [`ManageService`]; the routes are thin. Every change is audited and
+//! reloads the in-memory catalog. Secrets appear only in the response that creates them; this
+//! crate never logs them.
+#![forbid(unsafe_code)]
+
+mod error;
+mod routes;
+mod service;
+
+pub use error::ManageError;
+pub use routes::{AdminRateLimit, router};
+pub use service::{ManageService, algs_in_use};

@@ -1,0 +1,251 @@
+//! `/admin/v1/...`: JSON over the [`ManageService`], behind admin-token authentication and a
+//! per-address rate limit.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use gatehouse_net::RequestId;
+use gatehouse_proto::admin::{
+    AdminTokenRotated, CreateApi, CreateClient, GrantRequest, KeyView, List, RotateKeys, RotateSecret,
+};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+
+use crate::{ManageError, ManageService};
+
+/// The actor name recorded in the audit log for admin-token requests.
+const ADMIN_ACTOR: &str = "admin-token";
+
+#[derive(Debug)]
+struct AdminState {
+    service: ManageService,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// Admin API rate limit per source address.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminRateLimit {
+    /// Sustained requests per second.
+    pub per_second: NonZeroU32,
+    /// Burst size.
+    pub burst: NonZeroU32,
+}
+
+impl Default for AdminRateLimit {
+    fn default() -> Self {
+        Self { per_second: NonZeroU32::MIN.saturating_add(49), burst: NonZeroU32::MIN.saturating_add(99) }
+    }
+}
+
+type Result<T> = std::result::Result<T, ManageError>;
+
+/// The admin API routes.
+pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
+    let state = Arc::new(AdminState {
+        service,
+        limiter: RateLimiter::keyed(Quota::per_second(limit.per_second).allow_burst(limit.burst)),
+    });
+    Router::new()
+        .route("/admin/v1/apis", get(list_apis).post(create_api))
+        .route("/admin/v1/apis/{api}", get(show_api).delete(delete_api))
+        .route("/admin/v1/clients", get(list_clients).post(create_client))
+        .route("/admin/v1/clients/{id}", get(show_client).delete(delete_client))
+        .route("/admin/v1/clients/{id}/rotate-secret", post(rotate_secret))
+        .route("/admin/v1/clients/{id}/revoke-tokens", post(revoke_tokens))
+        .route("/admin/v1/grants", get(list_grants).put(put_grant))
+        .route("/admin/v1/grants/{client}/{api}", delete(delete_grant))
+        .route("/admin/v1/keys", get(list_keys))
+        .route("/admin/v1/keys/rotate", post(rotate_keys))
+        .route("/admin/v1/keys/{kid}/revoke", post(revoke_key))
+        .route("/admin/v1/admin-token/rotate", post(rotate_admin_token))
+        .route("/admin/v1/audit", get(list_audit))
+        .fallback(|| async { ManageError::NotFound("route".into()) })
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .with_state(state)
+}
+
+/// Rate limit, then admin-token authentication; errors carry the request id.
+async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default();
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Some(ip) = peer {
+        if state.limiter.check_key(&ip).is_err() {
+            return ManageError::RateLimited.to_response(&request_id);
+        }
+    }
+    let authorized = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| state.service.state().admin_tokens.verify_bearer_header(v));
+    if !authorized {
+        return ManageError::Unauthenticated.to_response(&request_id);
+    }
+    let resp = next.run(req).await;
+    if resp.status().is_server_error() {
+        tracing::error!(request_id, status = %resp.status(), "admin request failed");
+    }
+    resp
+}
+
+/// JSON bodies: a malformed one is a 400 problem, not axum's plain-text rejection.
+struct Body<T>(T);
+
+impl<T, S> axum::extract::FromRequest<S> for Body<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ManageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(ManageError::Invalid(e.body_text())),
+        }
+    }
+}
+
+async fn list_apis(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Api>> {
+    Json(List { items: s.service.list_apis() })
+}
+
+async fn create_api(State(s): State<Arc<AdminState>>, Body(req): Body<CreateApi>) -> Result<Response> {
+    let api = s.service.create_api(ADMIN_ACTOR, req).await?;
+    Ok((StatusCode::CREATED, Json(api)).into_response())
+}
+
+async fn show_api(State(s): State<Arc<AdminState>>, Path(key): Path<String>) -> Result<Json<gatehouse_core::Api>> {
+    Ok(Json((*s.service.find_api(&key)?).clone()))
+}
+
+async fn delete_api(State(s): State<Arc<AdminState>>, Path(key): Path<String>) -> Result<StatusCode> {
+    s.service.delete_api(ADMIN_ACTOR, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_clients(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Client>> {
+    Json(List { items: s.service.list_clients() })
+}
+
+async fn create_client(State(s): State<Arc<AdminState>>, Body(req): Body<CreateClient>) -> Result<Response> {
+    let created = s.service.create_client(ADMIN_ACTOR, req).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn show_client(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> Result<Json<serde_json::Value>> {
+    let entry = s.service.get_client(&id)?;
+    let now = s.service.state().now();
+    let secrets: Vec<serde_json::Value> = entry
+        .secrets
+        .iter()
+        .map(|sec| {
+            serde_json::json!({
+                "id": sec.id, "created_at": sec.created_at, "expires_at": sec.expires_at, "valid": sec.is_valid_at(now)
+            })
+        })
+        .collect();
+    let mut grants: Vec<_> = entry.subscriptions.values().cloned().collect();
+    grants.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    Ok(Json(serde_json::json!({ "client": entry.client, "secrets": secrets, "grants": grants })))
+}
+
+async fn delete_client(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> Result<StatusCode> {
+    s.service.delete_client(ADMIN_ACTOR, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_secret(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+    Body(req): Body<RotateSecret>,
+) -> Result<Response> {
+    let rotated = s.service.rotate_secret(ADMIN_ACTOR, &id, req.grace.as_deref()).await?;
+    Ok(no_store(Json(rotated).into_response()))
+}
+
+async fn revoke_tokens(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> Result<Response> {
+    Ok(Json(s.service.revoke_tokens(ADMIN_ACTOR, &id).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantFilter {
+    client: Option<String>,
+    api: Option<String>,
+}
+
+async fn list_grants(
+    State(s): State<Arc<AdminState>>,
+    Query(f): Query<GrantFilter>,
+) -> Result<Json<List<gatehouse_core::Subscription>>> {
+    Ok(Json(List { items: s.service.list_grants(f.client.as_deref(), f.api.as_deref())? }))
+}
+
+async fn put_grant(State(s): State<Arc<AdminState>>, Body(req): Body<GrantRequest>) -> Result<Json<gatehouse_core::Subscription>> {
+    Ok(Json(s.service.grant(ADMIN_ACTOR, req).await?))
+}
+
+async fn delete_grant(State(s): State<Arc<AdminState>>, Path((client, api)): Path<(String, String)>) -> Result<StatusCode> {
+    s.service.revoke_grant(ADMIN_ACTOR, &client, &api).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_keys(State(s): State<Arc<AdminState>>) -> Result<Json<List<KeyView>>> {
+    let records = s.service.state().store.list_keys().await?;
+    let items = records
+        .into_iter()
+        .map(|r| KeyView {
+            kid: r.kid.to_string(),
+            alg: r.alg.to_string(),
+            state: r.state.as_str().to_owned(),
+            created_at: r.created_at.0,
+            activated_at: r.activated_at.map(|t| t.0),
+            retired_at: r.retired_at.map(|t| t.0),
+            publish_until: r.publish_until.map(|t| t.0),
+        })
+        .collect();
+    Ok(Json(List { items }))
+}
+
+async fn rotate_keys(State(s): State<Arc<AdminState>>, Body(req): Body<RotateKeys>) -> Result<StatusCode> {
+    s.service.rotate_keys(ADMIN_ACTOR, req.alg.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_key(State(s): State<Arc<AdminState>>, Path(kid): Path<String>) -> Result<StatusCode> {
+    s.service.revoke_key(ADMIN_ACTOR, &kid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_admin_token(State(s): State<Arc<AdminState>>) -> Result<Response> {
+    let token = s.service.rotate_admin_token(ADMIN_ACTOR).await?;
+    Ok(no_store(Json(AdminTokenRotated { admin_token: token.expose().to_owned() }).into_response()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+}
+
+async fn list_audit(
+    State(s): State<Arc<AdminState>>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<List<gatehouse_core::AuditEvent>>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(List { items: s.service.state().store.list_audit(limit, q.before).await? }))
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    resp
+}

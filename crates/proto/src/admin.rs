@@ -1,0 +1,173 @@
+//! Admin API (`/admin/v1/...`) request and response bodies.
+//!
+//! Responses reuse the domain records of `gatehouse-core` where they carry nothing secret
+//! (`Api`, `Client`, `Subscription`); secrets appear only in the one response that creates them.
+
+use serde::{Deserialize, Serialize};
+
+pub use gatehouse_core::{Api, Client, ClaimMap, Subscription};
+
+/// `POST /admin/v1/apis`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApi {
+    /// Unique name.
+    pub name: String,
+    /// Unique audience URI.
+    pub audience: String,
+    /// Scopes the API defines.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Token lifetime, e.g. `15m` (default from server config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl: Option<String>,
+    /// `ES256` (default), `EdDSA`, `RS256` or `PS256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// Static custom claims.
+    #[serde(default)]
+    pub claims: ClaimMap,
+    /// Application metadata keys copied into tokens.
+    #[serde(default)]
+    pub copy_metadata: Vec<String>,
+}
+
+/// `POST /admin/v1/clients`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    /// Human name.
+    pub name: String,
+    /// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    /// Public JWK Set for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// JWKS URI for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Metadata (e.g. `tenant`).
+    #[serde(default)]
+    pub metadata: ClaimMap,
+    /// Static custom claims.
+    #[serde(default)]
+    pub claims: ClaimMap,
+}
+
+/// Response to client creation: the secret appears here once and never again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedClient {
+    /// The new client id.
+    pub client_id: String,
+    /// The client secret (secret methods only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The stored client.
+    pub client: Client,
+}
+
+/// `POST /admin/v1/clients/{id}/rotate-secret`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// How long existing secrets stay valid, e.g. `24h` (default `0s`: immediately invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace: Option<String>,
+}
+
+/// Response to a secret rotation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RotatedSecret {
+    /// The client.
+    pub client_id: String,
+    /// The new secret, shown once.
+    pub client_secret: String,
+    /// When the previous secrets stop working (seconds since the epoch).
+    pub previous_valid_until: i64,
+}
+
+/// Response to `revoke-tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokensRevoked {
+    /// The client.
+    pub client_id: String,
+    /// Tokens issued before this time are invalid.
+    pub tokens_not_before: i64,
+}
+
+/// `PUT /admin/v1/grants`: approve a subscription with exactly these scopes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    /// The client (application) id.
+    pub client_id: String,
+    /// API id, name or audience.
+    pub api: String,
+    /// Scopes to grant (replaces the previous set).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// A signing key as the admin API shows it (public part only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyView {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm.
+    pub alg: String,
+    /// `next`, `active`, `retired` or `revoked`.
+    pub state: String,
+    /// Created (published) at.
+    pub created_at: i64,
+    /// Activated at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<i64>,
+    /// Retired at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<i64>,
+    /// Leaves JWKS after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_until: Option<i64>,
+}
+
+/// `POST /admin/v1/keys/rotate`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeys {
+    /// Algorithm to rotate (default: every algorithm in use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+}
+
+/// Response to `admin-token rotate`: the new token, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminTokenRotated {
+    /// The new admin token.
+    pub admin_token: String,
+}
+
+/// A list wrapper (`{"items": [...]}`) so lists can grow paging fields later.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct List<T> {
+    /// The items.
+    pub items: Vec<T>,
+}
+
+/// RFC 9457 problem details, the admin API's error body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI reference naming the problem type (`about:blank` or a gatehouse URN).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong, for a human.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Request id for server errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}

@@ -1,0 +1,158 @@
+//! The in-memory read model of clients, APIs, subscriptions and revocations.
+//!
+//! The token path reads only this snapshot (a pointer load), never the database. Every write
+//! through the management service is followed by [`CatalogCache::reload`], which swaps in a
+//! fresh snapshot atomically; readers in flight keep the one they loaded.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use gatehouse_core::{Api, ApiId, Client, ClientId, ClientSecret, Subscription, UnixTime};
+
+use crate::{Store, StoreError};
+
+/// A client with everything the token path needs about it.
+#[derive(Debug, Clone)]
+pub struct ClientEntry {
+    /// The client record.
+    pub client: Client,
+    /// Its secret digests (expired ones included; check [`ClientSecret::is_valid_at`]).
+    pub secrets: Vec<ClientSecret>,
+    /// Its subscriptions, by API.
+    pub subscriptions: HashMap<ApiId, Subscription>,
+}
+
+/// One consistent snapshot.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    apis: HashMap<ApiId, Arc<Api>>,
+    api_by_audience: HashMap<String, ApiId>,
+    api_by_name: HashMap<String, ApiId>,
+    clients: HashMap<ClientId, Arc<ClientEntry>>,
+    revoked: HashMap<String, UnixTime>,
+}
+
+impl Catalog {
+    /// Builds a snapshot from full listings.
+    pub fn build(
+        apis: Vec<Api>,
+        clients: Vec<Client>,
+        secrets: Vec<ClientSecret>,
+        subscriptions: Vec<Subscription>,
+        revoked: impl IntoIterator<Item = (String, UnixTime)>,
+    ) -> Self {
+        let mut cat = Catalog::default();
+        for api in apis {
+            cat.api_by_audience.insert(api.audience.as_str().to_owned(), api.id.clone());
+            cat.api_by_name.insert(api.name.clone(), api.id.clone());
+            cat.apis.insert(api.id.clone(), Arc::new(api));
+        }
+        let mut entries: HashMap<ClientId, ClientEntry> = clients
+            .into_iter()
+            .map(|c| {
+                let id = c.id.clone();
+                (id, ClientEntry { client: c, secrets: Vec::new(), subscriptions: HashMap::new() })
+            })
+            .collect();
+        for s in secrets {
+            if let Some(e) = entries.get_mut(&s.client_id) {
+                e.secrets.push(s);
+            }
+        }
+        for sub in subscriptions {
+            if let Some(e) = entries.get_mut(&sub.client_id) {
+                e.subscriptions.insert(sub.api_id.clone(), sub);
+            }
+        }
+        cat.clients = entries.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        cat.revoked = revoked.into_iter().collect();
+        cat
+    }
+
+    /// Loads a snapshot from the store.
+    pub async fn load(store: &dyn Store, now: UnixTime) -> Result<Self, StoreError> {
+        let apis = store.list_apis().await?;
+        let clients = store.list_clients().await?;
+        let secrets = store.list_client_secrets().await?;
+        let subs = store.list_subscriptions().await?;
+        let revoked = store.list_revoked_tokens(now).await?;
+        Ok(Self::build(apis, clients, secrets, subs, revoked.into_iter().map(|r| (r.jti, r.expires_at))))
+    }
+
+    /// A client by id.
+    pub fn client(&self, id: &str) -> Option<&Arc<ClientEntry>> {
+        self.clients.get(id)
+    }
+
+    /// An API by id.
+    pub fn api(&self, id: &str) -> Option<&Arc<Api>> {
+        self.apis.get(id)
+    }
+
+    /// An API by audience URI (exact match).
+    pub fn api_by_audience(&self, audience: &str) -> Option<&Arc<Api>> {
+        self.api_by_audience.get(audience).and_then(|id| self.apis.get(id))
+    }
+
+    /// An API by id, name or audience (what the CLI's `--api` accepts).
+    pub fn find_api(&self, key: &str) -> Option<&Arc<Api>> {
+        self.apis
+            .get(key)
+            .or_else(|| self.api_by_name.get(key).and_then(|id| self.apis.get(id)))
+            .or_else(|| self.api_by_audience(key))
+    }
+
+    /// Every API, in no particular order.
+    pub fn apis(&self) -> impl Iterator<Item = &Arc<Api>> {
+        self.apis.values()
+    }
+
+    /// Every client, in no particular order.
+    pub fn clients(&self) -> impl Iterator<Item = &Arc<ClientEntry>> {
+        self.clients.values()
+    }
+
+    /// Whether the token with this `jti` has been revoked.
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.contains_key(jti)
+    }
+
+    /// Revoked `jti`s with their expiry.
+    pub fn revoked(&self) -> impl Iterator<Item = (&String, &UnixTime)> {
+        self.revoked.iter()
+    }
+}
+
+/// A shared, atomically swapped [`Catalog`].
+#[derive(Debug)]
+pub struct CatalogCache {
+    current: ArcSwap<Catalog>,
+    reload: tokio::sync::Mutex<()>,
+}
+
+impl CatalogCache {
+    /// Loads the first snapshot.
+    pub async fn load(store: &dyn Store, now: UnixTime) -> Result<Self, StoreError> {
+        Ok(Self::from_catalog(Catalog::load(store, now).await?))
+    }
+
+    /// Wraps an existing snapshot.
+    pub fn from_catalog(catalog: Catalog) -> Self {
+        Self { current: ArcSwap::from_pointee(catalog), reload: tokio::sync::Mutex::new(()) }
+    }
+
+    /// The current snapshot (a pointer load; no lock).
+    pub fn get(&self) -> Arc<Catalog> {
+        self.current.load_full()
+    }
+
+    /// Reloads from the store and swaps the snapshot in. Concurrent reloads are serialized so a
+    /// slow older load can never overwrite a newer one.
+    pub async fn reload(&self, store: &dyn Store, now: UnixTime) -> Result<(), StoreError> {
+        let _guard = self.reload.lock().await;
+        let fresh = Catalog::load(store, now).await?;
+        self.current.store(Arc::new(fresh));
+        Ok(())
+    }
+}
