@@ -211,3 +211,6 @@ fn quote(s: &str) -> String {
     let clean: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
     format!("'{clean}'")
 }
+
+#[cfg(test)]
+mod tests;
