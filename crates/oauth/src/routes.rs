@@ -35,7 +35,15 @@ pub fn router(state: Arc<OAuthState>) -> Router {
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/oauth2/jwks", get(jwks))
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// A wrong method on an OAuth endpoint still answers in the protocol's JSON.
+async fn method_not_allowed() -> Response {
+    let mut resp = OAuthError::invalid_request("method not allowed on this endpoint").to_response("");
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp
 }
 
 /// The parts of a request every OAuth endpoint reads.
