@@ -1,0 +1,141 @@
+//! Gatehouse persistence: the [`Store`] trait, its SQLite (embedded default) and PostgreSQL
+//! backends, embedded migrations, and the in-memory [`Catalog`] read model that serves the
+//! token path without database round-trips.
+//!
+//! Open a store with [`open`] (`sqlite:PATH`, a bare file path, or `postgres://…`), or directly
+//! with [`SqliteStore::open`] / [`SqliteStore::open_in_memory`] / [`PostgresStore::connect`].
+//! Both backends share one row mapping and one constraint-error mapping, run their embedded
+//! migrations when opened, and are held to the same contract by the conformance suite in
+//! `tests/conformance`.
+//!
+//! This crate never decides policy (who may do what) and never sees a secret in clear: client
+//! secrets and admin tokens arrive as digests, signing keys arrive encrypted.
+#![forbid(unsafe_code)]
+
+mod catalog;
+mod conflict;
+mod error;
+mod open;
+mod postgres;
+mod rows;
+mod sqlite;
+
+pub use catalog::{Catalog, CatalogCache, ClientEntry};
+pub use error::StoreError;
+pub use open::open;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use gatehouse_core::{
+    Api, ApiId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState, Kid, RevokedToken,
+    SecretId, Subscription, UnixTime,
+};
+
+/// Everything Gatehouse persists. Implementations: [`SqliteStore`] (embedded default) and
+/// [`PostgresStore`] (scale-out); [`open`] picks one from a database URL.
+///
+/// Contract shared by every backend (checked by one conformance suite):
+/// - `create_*` fails with [`StoreError::Conflict`] on a duplicate id or unique field
+///   (API name, API audience).
+/// - `update_*` and `delete_*` return [`StoreError::NotFound`] when the record does not exist.
+/// - Deleting a client deletes its secrets and subscriptions; deleting an API deletes its
+///   subscriptions.
+/// - Writing a secret or subscription for a client or API that does not exist returns
+///   [`StoreError::NotFound`].
+/// - List methods return records in creation order (oldest first), ties broken by id.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // --- APIs ---
+    /// Inserts an API.
+    async fn create_api(&self, api: &Api) -> Result<(), StoreError>;
+    /// Replaces an API (matched by id).
+    async fn update_api(&self, api: &Api) -> Result<(), StoreError>;
+    /// Deletes an API and its subscriptions.
+    async fn delete_api(&self, id: &ApiId) -> Result<(), StoreError>;
+    /// All APIs.
+    async fn list_apis(&self) -> Result<Vec<Api>, StoreError>;
+
+    // --- Clients (applications) ---
+    /// Inserts a client.
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Replaces a client (matched by id).
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Deletes a client with its secrets and subscriptions.
+    async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError>;
+    /// All clients.
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+
+    // --- Client secrets (digests only) ---
+    /// Inserts a secret digest.
+    async fn add_client_secret(&self, secret: &ClientSecret) -> Result<(), StoreError>;
+    /// Sets `expires_at` on every secret of `client` that has none or a later one, except `keep`.
+    async fn expire_client_secrets(
+        &self,
+        client: &ClientId,
+        keep: &SecretId,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// All secrets of all clients (expired ones included).
+    async fn list_client_secrets(&self) -> Result<Vec<ClientSecret>, StoreError>;
+
+    // --- Subscriptions ---
+    /// Inserts or replaces the subscription for (client, api); the id of an existing row is kept
+    /// (and its `created_at`). Returns the subscription as stored.
+    async fn upsert_subscription(&self, sub: &Subscription) -> Result<Subscription, StoreError>;
+    /// Deletes the subscription for (client, api).
+    async fn delete_subscription(&self, client: &ClientId, api: &ApiId) -> Result<(), StoreError>;
+    /// All subscriptions.
+    async fn list_subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
+
+    // --- Signing keys ---
+    /// Inserts a key.
+    async fn insert_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
+    /// Moves a key to `state` only if it is currently in `from` (compare-and-set); sets the
+    /// timestamps given. Returns `false` when the key was not in `from` (or does not exist).
+    ///
+    /// Moving to `active` sets `activated_at = at`; to `retired`, `retired_at = at`; to
+    /// `revoked`, `retired_at = at` unless already set. `publish_until` is written when `Some`
+    /// and kept when `None`.
+    async fn transition_key(
+        &self,
+        kid: &Kid,
+        from: KeyState,
+        to: KeyState,
+        at: UnixTime,
+        publish_until: Option<UnixTime>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes keys whose `publish_until` is before `now` and that are retired or revoked.
+    async fn purge_keys(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// All keys.
+    async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+
+    // --- Revocations ---
+    /// Adds a revoked token (idempotent on `jti`).
+    async fn revoke_token(&self, revoked: &RevokedToken) -> Result<(), StoreError>;
+    /// Revoked tokens that have not expired at `now` (`expires_at > now`).
+    async fn list_revoked_tokens(&self, now: UnixTime) -> Result<Vec<RevokedToken>, StoreError>;
+    /// Deletes entries whose token expired before `now` (`expires_at < now`).
+    async fn purge_revoked_tokens(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    // --- Admin tokens ---
+    /// Replaces every admin token digest with this one.
+    async fn replace_admin_token(&self, digest: &[u8; 32], at: UnixTime) -> Result<(), StoreError>;
+    /// Current admin token digests.
+    async fn admin_token_digests(&self) -> Result<Vec<[u8; 32]>, StoreError>;
+
+    // --- Audit ---
+    /// Appends an audit event (its `id` is ignored and assigned by the store).
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The newest `limit` audit events, newest first, with `id < before` when given.
+    async fn list_audit(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    // --- Operations ---
+    /// Writes a consistent copy of the whole database to `path` (which must not exist:
+    /// [`StoreError::Conflict`] otherwise). PostgreSQL returns [`StoreError::Unsupported`].
+    async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError>;
+}

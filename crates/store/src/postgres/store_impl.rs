@@ -1,0 +1,383 @@
+//! [`Store`] for [`PostgresStore`]. The SQLite twin is `sqlite/store_impl.rs`; both are held to
+//! the same contract by the conformance suite in `tests/conformance`.
+
+use async_trait::async_trait;
+use gatehouse_core::{
+    Api, ApiId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState, Kid, RevokedToken,
+    SecretId, Subscription, UnixTime,
+};
+
+use super::PostgresStore;
+use crate::conflict::{Unique, duplicate_id, write_error};
+use crate::rows::{
+    AdminTokenRow, ApiRow, AuditRow, ClientRow, KeyRow, RevokedRow, SecretRow, SubscriptionRow,
+    TransitionStamps, decode_all, encode_detail,
+};
+use crate::{Store, StoreError};
+
+/// `NotFound` unless the statement touched a row.
+fn found(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+fn api_conflict(api: &Api) -> impl FnOnce(Unique) -> String + '_ {
+    move |rule| match rule {
+        Unique::ApiName => format!("api name '{}' already exists", api.name),
+        Unique::ApiAudience => format!("api audience '{}' already exists", api.audience),
+        Unique::Id | Unique::SubscriptionPair => duplicate_id("api", &api.id),
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_api(&self, api: &Api) -> Result<(), StoreError> {
+        let r = ApiRow::encode(api)?;
+        sqlx::query(
+            "INSERT INTO apis (id, name, audience, scopes, token_ttl_secs, alg, claims, \
+             copy_metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(r.id)
+        .bind(r.name)
+        .bind(r.audience)
+        .bind(r.scopes)
+        .bind(r.token_ttl_secs)
+        .bind(r.alg)
+        .bind(r.claims)
+        .bind(r.copy_metadata)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, api_conflict(api)))?;
+        Ok(())
+    }
+
+    async fn update_api(&self, api: &Api) -> Result<(), StoreError> {
+        let r = ApiRow::encode(api)?;
+        let done = sqlx::query(
+            "UPDATE apis SET name = $1, audience = $2, scopes = $3, token_ttl_secs = $4, alg = $5, \
+             claims = $6, copy_metadata = $7, created_at = $8 WHERE id = $9",
+        )
+        .bind(r.name)
+        .bind(r.audience)
+        .bind(r.scopes)
+        .bind(r.token_ttl_secs)
+        .bind(r.alg)
+        .bind(r.claims)
+        .bind(r.copy_metadata)
+        .bind(r.created_at)
+        .bind(r.id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, api_conflict(api)))?;
+        found(done.rows_affected())
+    }
+
+    async fn delete_api(&self, id: &ApiId) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM apis WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_apis(&self) -> Result<Vec<Api>, StoreError> {
+        let rows: Vec<ApiRow> = sqlx::query_as("SELECT * FROM apis ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows)
+    }
+
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        let r = ClientRow::encode(client)?;
+        sqlx::query(
+            "INSERT INTO clients (id, name, auth_method, jwks, jwks_uri, metadata, claims, \
+             tokens_not_before, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(r.id)
+        .bind(r.name)
+        .bind(r.auth_method)
+        .bind(r.jwks)
+        .bind(r.jwks_uri)
+        .bind(r.metadata)
+        .bind(r.claims)
+        .bind(r.tokens_not_before)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |_| duplicate_id("client", &client.id)))?;
+        Ok(())
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+        let r = ClientRow::encode(client)?;
+        let done = sqlx::query(
+            "UPDATE clients SET name = $1, auth_method = $2, jwks = $3, jwks_uri = $4, metadata = $5, \
+             claims = $6, tokens_not_before = $7, created_at = $8 WHERE id = $9",
+        )
+        .bind(r.name)
+        .bind(r.auth_method)
+        .bind(r.jwks)
+        .bind(r.jwks_uri)
+        .bind(r.metadata)
+        .bind(r.claims)
+        .bind(r.tokens_not_before)
+        .bind(r.created_at)
+        .bind(r.id)
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected())
+    }
+
+    async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows: Vec<ClientRow> = sqlx::query_as("SELECT * FROM clients ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows)
+    }
+
+    async fn add_client_secret(&self, secret: &ClientSecret) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO client_secrets (id, client_id, digest, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(secret.id.as_str())
+        .bind(secret.client_id.as_str())
+        .bind(secret.digest.as_slice())
+        .bind(secret.created_at.0)
+        .bind(secret.expires_at.map(|t| t.0))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |_| duplicate_id("client secret", &secret.id)))?;
+        Ok(())
+    }
+
+    async fn expire_client_secrets(
+        &self,
+        client: &ClientId,
+        keep: &SecretId,
+        at: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE client_secrets SET expires_at = $1 WHERE client_id = $2 AND id <> $3 \
+             AND (expires_at IS NULL OR expires_at > $1)",
+        )
+        .bind(at.0)
+        .bind(client.as_str())
+        .bind(keep.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_client_secrets(&self) -> Result<Vec<ClientSecret>, StoreError> {
+        let rows: Vec<SecretRow> =
+            sqlx::query_as("SELECT * FROM client_secrets ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(rows)
+    }
+
+    async fn upsert_subscription(&self, sub: &Subscription) -> Result<Subscription, StoreError> {
+        let r = SubscriptionRow::encode(sub);
+        let row: SubscriptionRow = sqlx::query_as(
+            "INSERT INTO subscriptions (id, client_id, api_id, plan, scopes, status, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (client_id, api_id) DO UPDATE SET plan = excluded.plan, \
+             scopes = excluded.scopes, status = excluded.status, updated_at = excluded.updated_at \
+             RETURNING *",
+        )
+        .bind(r.id)
+        .bind(r.client_id)
+        .bind(r.api_id)
+        .bind(r.plan)
+        .bind(r.scopes)
+        .bind(r.status)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |_| duplicate_id("subscription", &sub.id)))?;
+        Subscription::try_from(row)
+    }
+
+    async fn delete_subscription(&self, client: &ClientId, api: &ApiId) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM subscriptions WHERE client_id = $1 AND api_id = $2")
+            .bind(client.as_str())
+            .bind(api.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let rows: Vec<SubscriptionRow> =
+            sqlx::query_as("SELECT * FROM subscriptions ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(rows)
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        let r = KeyRow::encode(key)?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, state, private_key_enc, public_jwk, created_at, \
+             activated_at, retired_at, publish_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(r.kid)
+        .bind(r.alg)
+        .bind(r.state)
+        .bind(r.private_key_enc)
+        .bind(r.public_jwk)
+        .bind(r.created_at)
+        .bind(r.activated_at)
+        .bind(r.retired_at)
+        .bind(r.publish_until)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |_| duplicate_id("key", &key.kid)))?;
+        Ok(())
+    }
+
+    async fn transition_key(
+        &self,
+        kid: &Kid,
+        from: KeyState,
+        to: KeyState,
+        at: UnixTime,
+        publish_until: Option<UnixTime>,
+    ) -> Result<bool, StoreError> {
+        let s = TransitionStamps::new(to, at, publish_until);
+        let done = sqlx::query(
+            "UPDATE signing_keys SET state = $1, activated_at = COALESCE($2, activated_at), \
+             retired_at = COALESCE($3, retired_at, $4), publish_until = COALESCE($5, publish_until) \
+             WHERE kid = $6 AND state = $7",
+        )
+        .bind(to.as_str())
+        .bind(s.activated)
+        .bind(s.retired)
+        .bind(s.retired_if_unset)
+        .bind(s.publish_until)
+        .bind(kid.as_str())
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_keys(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM signing_keys WHERE state IN ('retired', 'revoked') \
+             AND publish_until IS NOT NULL AND publish_until < $1",
+        )
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let rows: Vec<KeyRow> =
+            sqlx::query_as("SELECT * FROM signing_keys ORDER BY created_at, kid")
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(rows)
+    }
+
+    async fn revoke_token(&self, revoked: &RevokedToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(revoked.jti.as_str())
+        .bind(revoked.client_id.as_str())
+        .bind(revoked.expires_at.0)
+        .bind(revoked.revoked_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_revoked_tokens(&self, now: UnixTime) -> Result<Vec<RevokedToken>, StoreError> {
+        let rows: Vec<RevokedRow> = sqlx::query_as(
+            "SELECT * FROM revoked_tokens WHERE expires_at > $1 ORDER BY revoked_at, jti",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(rows)
+    }
+
+    async fn purge_revoked_tokens(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn replace_admin_token(&self, digest: &[u8; 32], at: UnixTime) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM admin_tokens")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO admin_tokens (digest, created_at) VALUES ($1, $2)")
+            .bind(digest.as_slice())
+            .bind(at.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn admin_token_digests(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        let rows: Vec<AdminTokenRow> =
+            sqlx::query_as("SELECT digest FROM admin_tokens ORDER BY created_at, digest")
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(rows)
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(event.at.0)
+        .bind(event.actor.as_str())
+        .bind(event.action.as_str())
+        .bind(event.target.as_str())
+        .bind(encode_detail(event)?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows: Vec<AuditRow> =
+            sqlx::query_as("SELECT * FROM audit_events WHERE id < $1 ORDER BY id DESC LIMIT $2")
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        decode_all(rows)
+    }
+
+    async fn backup_to(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported("backup of PostgreSQL: use pg_dump"))
+    }
+}
