@@ -28,7 +28,9 @@ impl AdminClient {
             .unwrap_or_else(|| "http://127.0.0.1:7070".to_owned());
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CliError::Usage(format!("--server {base:?}: expected an http(s) URL")));
+            return Err(CliError::Usage(format!(
+                "--server {base:?}: expected an http(s) URL"
+            )));
         }
         let token = match (token_file, env.get("GATEHOUSE_ADMIN_TOKEN")) {
             (Some(f), _) => Some(read_secret_file(f)?),
@@ -70,14 +72,25 @@ impl AdminClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| CliError::Failed(format!("cannot reach {}: {e}", self.base)))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot reach {}: {e}", self.base)))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| CliError::Failed(format!("reading response: {e}")))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| CliError::Failed(format!("reading response: {e}")))?;
         if !status.is_success() {
             return Err(CliError::Failed(problem_message(status, &bytes)));
         }
-        let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
-        serde_json::from_slice(bytes).map_err(|e| CliError::Failed(format!("unexpected response from server: {e}")))
+        let bytes = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+            &b"null"[..]
+        } else {
+            &bytes[..]
+        };
+        serde_json::from_slice(bytes)
+            .map_err(|e| CliError::Failed(format!("unexpected response from server: {e}")))
     }
 }
 

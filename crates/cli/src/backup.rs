@@ -32,7 +32,9 @@ fn load_config(args: &crate::cli::ServeArgs) -> Result<Config, CliError> {
 
 /// The file path of a `sqlite:` URL.
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -41,21 +43,31 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 pub async fn backup(args: &BackupArgs) -> Result<Output, CliError> {
     let cfg = load_config(&args.serve)?;
     if sqlite_path(&cfg.database_url).is_none() {
-        return Err(failed("backup covers the embedded SQLite database; for PostgreSQL use pg_dump and keep the master key safe separately"));
+        return Err(failed(
+            "backup covers the embedded SQLite database; for PostgreSQL use pg_dump and keep the master key safe separately",
+        ));
     }
     if args.out.exists() {
         return Err(failed(format!("{} already exists", args.out.display())));
     }
-    let store = gatehouse_store::open(&cfg.database_url).await.map_err(failed)?;
+    let store = gatehouse_store::open(&cfg.database_url)
+        .await
+        .map_err(failed)?;
     let tmp_db = args.out.with_extension("db.partial");
     let _ = fs::remove_file(&tmp_db);
-    store.backup_to(&tmp_db).await.map_err(|e| failed(format!("copying the database: {e}")))?;
+    store
+        .backup_to(&tmp_db)
+        .await
+        .map_err(|e| failed(format!("copying the database: {e}")))?;
     let master = if args.exclude_master_key {
         None
     } else if let Some(k) = &cfg.master_key_env {
         Some(format!("{}\n", k.trim()).into_bytes())
     } else {
-        Some(fs::read(&cfg.master_key_file).map_err(|e| failed(format!("reading {}: {e}", cfg.master_key_file.display())))?)
+        Some(
+            fs::read(&cfg.master_key_file)
+                .map_err(|e| failed(format!("reading {}: {e}", cfg.master_key_file.display())))?,
+        )
     };
     let result = write_archive(&args.out, &tmp_db, master.as_deref());
     let _ = fs::remove_file(&tmp_db);
@@ -63,9 +75,16 @@ pub async fn backup(args: &BackupArgs) -> Result<Output, CliError> {
     let human = format!(
         "backup written to {}{}",
         args.out.display(),
-        if master.is_some() { " (contains the master key: keep it as safe as the key itself)" } else { " (without the master key)" }
+        if master.is_some() {
+            " (contains the master key: keep it as safe as the key itself)"
+        } else {
+            " (without the master key)"
+        }
     );
-    Ok(Output::new_pub(json!({"backup": args.out, "includes_master_key": master.is_some()}), human))
+    Ok(Output::new_pub(
+        json!({"backup": args.out, "includes_master_key": master.is_some()}),
+        human,
+    ))
 }
 
 fn write_archive(out: &Path, db: &Path, master: Option<&[u8]>) -> Result<(), CliError> {
@@ -76,9 +95,12 @@ fn write_archive(out: &Path, db: &Path, master: Option<&[u8]>) -> Result<(), Cli
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let file = opts.open(out).map_err(|e| failed(format!("creating {}: {e}", out.display())))?;
+    let file = opts
+        .open(out)
+        .map_err(|e| failed(format!("creating {}: {e}", out.display())))?;
     let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));
-    let manifest = json!({"format": 1, "database": DB_ENTRY, "master_key": master.is_some()}).to_string();
+    let manifest =
+        json!({"format": 1, "database": DB_ENTRY, "master_key": master.is_some()}).to_string();
     append(&mut tar, MANIFEST_ENTRY, manifest.as_bytes())?;
     let mut db_file = File::open(db).map_err(failed)?;
     tar.append_file(DB_ENTRY, &mut db_file).map_err(failed)?;
@@ -90,7 +112,11 @@ fn write_archive(out: &Path, db: &Path, master: Option<&[u8]>) -> Result<(), Cli
     file.sync_all().map_err(failed)
 }
 
-fn append<W: std::io::Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) -> Result<(), CliError> {
+fn append<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    data: &[u8],
+) -> Result<(), CliError> {
     let mut header = tar::Header::new_gnu();
     header.set_size(data.len() as u64);
     header.set_mode(0o600);
@@ -101,13 +127,19 @@ fn append<W: std::io::Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8])
 /// Restores an archive into the configured data dir (the server must be stopped).
 pub async fn restore(args: &RestoreArgs) -> Result<Output, CliError> {
     let cfg = load_config(&args.serve)?;
-    let db_path = sqlite_path(&cfg.database_url)
-        .ok_or_else(|| failed("restore targets the embedded SQLite database; for PostgreSQL use pg_restore"))?;
-    let _lock = fsutil::lock_data_dir(&cfg.data_dir).map_err(|e| failed(format!("{e:#}: stop the server first")))?;
+    let db_path = sqlite_path(&cfg.database_url).ok_or_else(|| {
+        failed("restore targets the embedded SQLite database; for PostgreSQL use pg_restore")
+    })?;
+    let _lock = fsutil::lock_data_dir(&cfg.data_dir)
+        .map_err(|e| failed(format!("{e:#}: stop the server first")))?;
     if db_path.exists() && !args.force {
-        return Err(failed(format!("{} exists: pass --force to replace it", db_path.display())));
+        return Err(failed(format!(
+            "{} exists: pass --force to replace it",
+            db_path.display()
+        )));
     }
-    let file = File::open(&args.from).map_err(|e| failed(format!("opening {}: {e}", args.from.display())))?;
+    let file = File::open(&args.from)
+        .map_err(|e| failed(format!("opening {}: {e}", args.from.display())))?;
     let mut archive = tar::Archive::new(GzDecoder::new(file));
     let mut db: Option<Vec<u8>> = None;
     let mut key: Option<Vec<u8>> = None;
@@ -123,7 +155,11 @@ pub async fn restore(args: &RestoreArgs) -> Result<Output, CliError> {
             DB_ENTRY => db = Some(data),
             KEY_ENTRY => key = Some(data),
             MANIFEST_ENTRY => {}
-            other => return Err(failed(format!("unexpected archive entry {other:?}: not a gatehouse backup"))),
+            other => {
+                return Err(failed(format!(
+                    "unexpected archive entry {other:?}: not a gatehouse backup"
+                )));
+            }
         }
     }
     let db = db.ok_or_else(|| failed("archive holds no database"))?;
@@ -148,7 +184,14 @@ pub async fn restore(args: &RestoreArgs) -> Result<Output, CliError> {
         "restored {} into {}{}",
         args.from.display(),
         db_path.display(),
-        if key.is_some() { " (with master key)" } else { " (no master key in archive: the current one must match)" }
+        if key.is_some() {
+            " (with master key)"
+        } else {
+            " (no master key in archive: the current one must match)"
+        }
     );
-    Ok(Output::new_pub(json!({"restored": db_path, "master_key_restored": key.is_some()}), human))
+    Ok(Output::new_pub(
+        json!({"restored": db_path, "master_key_restored": key.is_some()}),
+        human,
+    ))
 }

@@ -5,14 +5,16 @@ use std::path::Path;
 
 use gatehouse_core::{Env, ProcessEnv};
 use gatehouse_proto::admin::{
-    AdminTokenRotated, CreateApi, CreateClient, CreatedClient, GrantRequest, KeyView, List, RotateKeys, RotateSecret,
-    RotatedSecret, TokensRevoked,
+    AdminTokenRotated, CreateApi, CreateClient, CreatedClient, GrantRequest, KeyView, List,
+    RotateKeys, RotateSecret, RotatedSecret, TokensRevoked,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::admin_client::{AdminClient, problem_message, read_secret_file};
-use crate::cli::{AdminTokenCmd, ApiCmd, ClientCmd, Cli, Command, GrantArgs, GrantCmd, KeysCmd, TokenArgs};
+use crate::cli::{
+    AdminTokenCmd, ApiCmd, Cli, ClientCmd, Command, GrantArgs, GrantCmd, KeysCmd, TokenArgs,
+};
 use crate::{CliError, fsutil};
 
 /// What a command produced.
@@ -26,7 +28,10 @@ pub struct Output {
 
 impl Output {
     fn new(json: Value, human: impl Into<String>) -> Self {
-        Self { json, human: human.into() }
+        Self {
+            json,
+            human: human.into(),
+        }
     }
 
     /// An output from another module.
@@ -45,13 +50,25 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
         Command::Client { cmd } => client_cmd(&client, cmd).await,
         Command::Grant(args) => grant(&client, args).await,
         Command::Keys { cmd } => keys(&client, cmd).await,
-        Command::AdminToken { cmd: AdminTokenCmd::Rotate } => rotate_admin_token(&client, cli).await,
+        Command::AdminToken {
+            cmd: AdminTokenCmd::Rotate,
+        } => rotate_admin_token(&client, cli).await,
         Command::Token(args) => token(&client, args).await,
         Command::Audit { limit } => {
-            let v: Value = client.call::<(), _>(Method::GET, &format!("/admin/v1/audit?limit={limit}"), None).await?;
+            let v: Value = client
+                .call::<(), _>(Method::GET, &format!("/admin/v1/audit?limit={limit}"), None)
+                .await?;
             let human = items(&v)
                 .iter()
-                .map(|e| format!("{}  {:<22} {:<24} {}", e["at"], s(&e["action"]), s(&e["target"]), s(&e["actor"])))
+                .map(|e| {
+                    format!(
+                        "{}  {:<22} {:<24} {}",
+                        e["at"],
+                        s(&e["action"]),
+                        s(&e["target"]),
+                        s(&e["actor"])
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             Ok(Output::new(v, human))
@@ -71,11 +88,16 @@ fn s(v: &Value) -> String {
 }
 
 fn items(v: &Value) -> Vec<Value> {
-    v.get("items").and_then(Value::as_array).cloned().unwrap_or_default()
+    v.get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn enc(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// Parses `NAME=VALUE` pairs; VALUE is JSON when it parses as JSON, else a string.
@@ -106,7 +128,15 @@ fn api_line(a: &Value) -> String {
 
 async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
     match cmd {
-        ApiCmd::Create { name, audience, scopes, token_ttl, alg, claims, copy_metadata } => {
+        ApiCmd::Create {
+            name,
+            audience,
+            scopes,
+            token_ttl,
+            alg,
+            claims,
+            copy_metadata,
+        } => {
             let body = CreateApi {
                 name: name.clone(),
                 audience: audience.clone(),
@@ -117,33 +147,61 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
                 copy_metadata: copy_metadata.clone(),
             };
             let v: Value = c.call(Method::POST, "/admin/v1/apis", Some(&body)).await?;
-            let human = format!("created API {} ({}) audience {}", s(&v["name"]), s(&v["id"]), s(&v["audience"]));
+            let human = format!(
+                "created API {} ({}) audience {}",
+                s(&v["name"]),
+                s(&v["id"]),
+                s(&v["audience"])
+            );
             Ok(Output::new(v, human))
         }
         ApiCmd::List => {
             let v: Value = c.call::<(), _>(Method::GET, "/admin/v1/apis", None).await?;
-            let human = items(&v).iter().map(api_line).collect::<Vec<_>>().join("\n");
+            let human = items(&v)
+                .iter()
+                .map(api_line)
+                .collect::<Vec<_>>()
+                .join("\n");
             Ok(Output::new(v, human))
         }
         ApiCmd::Show { api } => {
-            let v: Value = c.call::<(), _>(Method::GET, &format!("/admin/v1/apis/{}", enc(api)), None).await?;
+            let v: Value = c
+                .call::<(), _>(Method::GET, &format!("/admin/v1/apis/{}", enc(api)), None)
+                .await?;
             let human = serde_json::to_string_pretty(&v).unwrap_or_default();
             Ok(Output::new(v, human))
         }
         ApiCmd::Delete { api } => {
-            let _: Value = c.call::<(), _>(Method::DELETE, &format!("/admin/v1/apis/{}", enc(api)), None).await?;
-            Ok(Output::new(json!({"deleted": api}), format!("deleted API {api}")))
+            let _: Value = c
+                .call::<(), _>(
+                    Method::DELETE,
+                    &format!("/admin/v1/apis/{}", enc(api)),
+                    None,
+                )
+                .await?;
+            Ok(Output::new(
+                json!({"deleted": api}),
+                format!("deleted API {api}"),
+            ))
         }
     }
 }
 
 async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
     match cmd {
-        ClientCmd::Create { name, auth_method, jwks_file, jwks_uri, metadata, claims } => {
+        ClientCmd::Create {
+            name,
+            auth_method,
+            jwks_file,
+            jwks_uri,
+            metadata,
+            claims,
+        } => {
             let jwks = match jwks_file {
                 Some(f) => {
-                    let text = std::fs::read_to_string(f)
-                        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", f.display())))?;
+                    let text = std::fs::read_to_string(f).map_err(|e| {
+                        CliError::Failed(format!("cannot read {}: {e}", f.display()))
+                    })?;
                     Some(serde_json::from_str::<Value>(&text).map_err(|e| {
                         CliError::Failed(format!("{} is not JSON: {e}", f.display()))
                     })?)
@@ -158,63 +216,127 @@ async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
                 metadata: pairs("metadata", metadata)?,
                 claims: pairs("claim", claims)?,
             };
-            let created: CreatedClient = c.call(Method::POST, "/admin/v1/clients", Some(&body)).await?;
+            let created: CreatedClient = c
+                .call(Method::POST, "/admin/v1/clients", Some(&body))
+                .await?;
             let mut human = format!("client_id:     {}", created.client_id);
             if let Some(secret) = &created.client_secret {
-                human.push_str(&format!("\nclient_secret: {secret}\n(shown once: store it now)"));
+                human.push_str(&format!(
+                    "\nclient_secret: {secret}\n(shown once: store it now)"
+                ));
             }
             let json = serde_json::to_value(&created).unwrap_or_default();
             Ok(Output::new(json, human))
         }
         ClientCmd::List => {
-            let v: Value = c.call::<(), _>(Method::GET, "/admin/v1/clients", None).await?;
+            let v: Value = c
+                .call::<(), _>(Method::GET, "/admin/v1/clients", None)
+                .await?;
             let human = items(&v)
                 .iter()
-                .map(|c| format!("{:<28} {:<20} {}", s(&c["id"]), s(&c["name"]), s(&c["auth_method"])))
+                .map(|c| {
+                    format!(
+                        "{:<28} {:<20} {}",
+                        s(&c["id"]),
+                        s(&c["name"]),
+                        s(&c["auth_method"])
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             Ok(Output::new(v, human))
         }
         ClientCmd::Show { id } => {
-            let v: Value = c.call::<(), _>(Method::GET, &format!("/admin/v1/clients/{}", enc(id)), None).await?;
-            Ok(Output::new(v.clone(), serde_json::to_string_pretty(&v).unwrap_or_default()))
+            let v: Value = c
+                .call::<(), _>(Method::GET, &format!("/admin/v1/clients/{}", enc(id)), None)
+                .await?;
+            Ok(Output::new(
+                v.clone(),
+                serde_json::to_string_pretty(&v).unwrap_or_default(),
+            ))
         }
         ClientCmd::Delete { id } => {
-            let _: Value = c.call::<(), _>(Method::DELETE, &format!("/admin/v1/clients/{}", enc(id)), None).await?;
-            Ok(Output::new(json!({"deleted": id}), format!("deleted client {id}")))
+            let _: Value = c
+                .call::<(), _>(
+                    Method::DELETE,
+                    &format!("/admin/v1/clients/{}", enc(id)),
+                    None,
+                )
+                .await?;
+            Ok(Output::new(
+                json!({"deleted": id}),
+                format!("deleted client {id}"),
+            ))
         }
         ClientCmd::RotateSecret { id, grace } => {
-            let body = RotateSecret { grace: grace.clone() };
-            let r: RotatedSecret =
-                c.call(Method::POST, &format!("/admin/v1/clients/{}/rotate-secret", enc(id)), Some(&body)).await?;
+            let body = RotateSecret {
+                grace: grace.clone(),
+            };
+            let r: RotatedSecret = c
+                .call(
+                    Method::POST,
+                    &format!("/admin/v1/clients/{}/rotate-secret", enc(id)),
+                    Some(&body),
+                )
+                .await?;
             let human = format!(
                 "client_secret: {}\n(shown once; previous secrets valid until {})",
                 r.client_secret, r.previous_valid_until
             );
-            Ok(Output::new(serde_json::to_value(&r).unwrap_or_default(), human))
+            Ok(Output::new(
+                serde_json::to_value(&r).unwrap_or_default(),
+                human,
+            ))
         }
         ClientCmd::RevokeTokens { id } => {
-            let r: TokensRevoked =
-                c.call::<(), _>(Method::POST, &format!("/admin/v1/clients/{}/revoke-tokens", enc(id)), None).await?;
-            let human = format!("tokens issued to {id} before {} are now invalid", r.tokens_not_before);
-            Ok(Output::new(serde_json::to_value(&r).unwrap_or_default(), human))
+            let r: TokensRevoked = c
+                .call::<(), _>(
+                    Method::POST,
+                    &format!("/admin/v1/clients/{}/revoke-tokens", enc(id)),
+                    None,
+                )
+                .await?;
+            let human = format!(
+                "tokens issued to {id} before {} are now invalid",
+                r.tokens_not_before
+            );
+            Ok(Output::new(
+                serde_json::to_value(&r).unwrap_or_default(),
+                human,
+            ))
         }
     }
 }
 
 fn grant_line(g: &Value) -> String {
-    format!("{:<28} {:<28} {:<9} {}", s(&g["client_id"]), s(&g["api_id"]), s(&g["status"]), s(&g["scopes"]).replace('"', ""))
+    format!(
+        "{:<28} {:<28} {:<9} {}",
+        s(&g["client_id"]),
+        s(&g["api_id"]),
+        s(&g["status"]),
+        s(&g["scopes"]).replace('"', "")
+    )
 }
 
 async fn grant(c: &AdminClient, args: &GrantArgs) -> Result<Output> {
     match &args.cmd {
         None => {
             let (Some(client), Some(api)) = (&args.client, &args.api) else {
-                return Err(CliError::Usage("grant needs --client CLIENT_ID and --api API (or a subcommand: list, revoke)".into()));
+                return Err(CliError::Usage(
+                    "grant needs --client CLIENT_ID and --api API (or a subcommand: list, revoke)"
+                        .into(),
+                ));
             };
-            let body = GrantRequest { client_id: client.clone(), api: api.clone(), scopes: args.scopes.clone() };
+            let body = GrantRequest {
+                client_id: client.clone(),
+                api: api.clone(),
+                scopes: args.scopes.clone(),
+            };
             let v: Value = c.call(Method::PUT, "/admin/v1/grants", Some(&body)).await?;
-            let human = format!("granted {client} on {api}: {}", s(&v["scopes"]).replace('"', ""));
+            let human = format!(
+                "granted {client} on {api}: {}",
+                s(&v["scopes"]).replace('"', "")
+            );
             Ok(Output::new(v, human))
         }
         Some(GrantCmd::List { client, api }) => {
@@ -225,15 +347,26 @@ async fn grant(c: &AdminClient, args: &GrantArgs) -> Result<Output> {
             if let Some(a) = api {
                 q.push(format!("api={}", enc(a)));
             }
-            let path = if q.is_empty() { "/admin/v1/grants".to_owned() } else { format!("/admin/v1/grants?{}", q.join("&")) };
+            let path = if q.is_empty() {
+                "/admin/v1/grants".to_owned()
+            } else {
+                format!("/admin/v1/grants?{}", q.join("&"))
+            };
             let v: Value = c.call::<(), _>(Method::GET, &path, None).await?;
-            let human = items(&v).iter().map(grant_line).collect::<Vec<_>>().join("\n");
+            let human = items(&v)
+                .iter()
+                .map(grant_line)
+                .collect::<Vec<_>>()
+                .join("\n");
             Ok(Output::new(v, human))
         }
         Some(GrantCmd::Revoke { client, api }) => {
             let path = format!("/admin/v1/grants/{}/{}", enc(client), enc(api));
             let _: Value = c.call::<(), _>(Method::DELETE, &path, None).await?;
-            Ok(Output::new(json!({"revoked": {"client_id": client, "api": api}}), format!("revoked grant of {client} on {api}")))
+            Ok(Output::new(
+                json!({"revoked": {"client_id": client, "api": api}}),
+                format!("revoked grant of {client} on {api}"),
+            ))
         }
     }
 }
@@ -245,43 +378,87 @@ async fn keys(c: &AdminClient, cmd: &KeysCmd) -> Result<Output> {
             let human = v
                 .items
                 .iter()
-                .map(|k| format!("{:<18} {:<6} {:<8} created={}", k.kid, k.alg, k.state, k.created_at))
+                .map(|k| {
+                    format!(
+                        "{:<18} {:<6} {:<8} created={}",
+                        k.kid, k.alg, k.state, k.created_at
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok(Output::new(serde_json::to_value(&v).unwrap_or_default(), human))
+            Ok(Output::new(
+                serde_json::to_value(&v).unwrap_or_default(),
+                human,
+            ))
         }
         KeysCmd::Rotate { alg } => {
-            let _: Value = c.call(Method::POST, "/admin/v1/keys/rotate", Some(&RotateKeys { alg: alg.clone() })).await?;
-            Ok(Output::new(json!({"rotated": alg.clone().unwrap_or_else(|| "all".into())}), "rotated signing keys"))
+            let _: Value = c
+                .call(
+                    Method::POST,
+                    "/admin/v1/keys/rotate",
+                    Some(&RotateKeys { alg: alg.clone() }),
+                )
+                .await?;
+            Ok(Output::new(
+                json!({"rotated": alg.clone().unwrap_or_else(|| "all".into())}),
+                "rotated signing keys",
+            ))
         }
         KeysCmd::Revoke { kid } => {
-            let _: Value = c.call::<(), _>(Method::POST, &format!("/admin/v1/keys/{}/revoke", enc(kid)), None).await?;
-            Ok(Output::new(json!({"revoked": kid}), format!("revoked key {kid}; it has left the JWKS")))
+            let _: Value = c
+                .call::<(), _>(
+                    Method::POST,
+                    &format!("/admin/v1/keys/{}/revoke", enc(kid)),
+                    None,
+                )
+                .await?;
+            Ok(Output::new(
+                json!({"revoked": kid}),
+                format!("revoked key {kid}; it has left the JWKS"),
+            ))
         }
     }
 }
 
 async fn rotate_admin_token(c: &AdminClient, cli: &Cli) -> Result<Output> {
-    let r: AdminTokenRotated = c.call::<(), _>(Method::POST, "/admin/v1/admin-token/rotate", None).await?;
+    let r: AdminTokenRotated = c
+        .call::<(), _>(Method::POST, "/admin/v1/admin-token/rotate", None)
+        .await?;
     let file = cli.admin_token_file.clone().or_else(|| {
-        ProcessEnv.get("GATEHOUSE_ADMIN_TOKEN").is_none().then(|| "./gatehouse-data/admin-token".into())
+        ProcessEnv
+            .get("GATEHOUSE_ADMIN_TOKEN")
+            .is_none()
+            .then(|| "./gatehouse-data/admin-token".into())
     });
     match file {
         Some(f) => {
-            fsutil::write_private_file(&f, format!("{}\n", r.admin_token).as_bytes())
-                .map_err(|e| CliError::Failed(format!("rotated, but writing {} failed: {e}; new token: {}", f.display(), r.admin_token)))?;
-            Ok(Output::new(json!({"admin_token_file": f}), format!("admin token rotated; written to {}", f.display())))
+            fsutil::write_private_file(&f, format!("{}\n", r.admin_token).as_bytes()).map_err(
+                |e| {
+                    CliError::Failed(format!(
+                        "rotated, but writing {} failed: {e}; new token: {}",
+                        f.display(),
+                        r.admin_token
+                    ))
+                },
+            )?;
+            Ok(Output::new(
+                json!({"admin_token_file": f}),
+                format!("admin token rotated; written to {}", f.display()),
+            ))
         }
-        None => Ok(Output::new(json!({"admin_token": r.admin_token}), format!("new admin token (shown once): {}", r.admin_token))),
+        None => Ok(Output::new(
+            json!({"admin_token": r.admin_token}),
+            format!("new admin token (shown once): {}", r.admin_token),
+        )),
     }
 }
 
 async fn token(c: &AdminClient, args: &TokenArgs) -> Result<Output> {
     let secret = match &args.client_secret_file {
         Some(f) => read_secret_file(Path::new(f))?,
-        None => ProcessEnv
-            .get("GATEHOUSE_CLIENT_SECRET")
-            .ok_or_else(|| CliError::Usage("pass --client-secret-file FILE or set GATEHOUSE_CLIENT_SECRET".into()))?,
+        None => ProcessEnv.get("GATEHOUSE_CLIENT_SECRET").ok_or_else(|| {
+            CliError::Usage("pass --client-secret-file FILE or set GATEHOUSE_CLIENT_SECRET".into())
+        })?,
     };
     let mut form: Vec<(&str, String)> = vec![("grant_type", "client_credentials".into())];
     for r in &args.resources {
@@ -290,7 +467,9 @@ async fn token(c: &AdminClient, args: &TokenArgs) -> Result<Output> {
     if !args.scopes.is_empty() {
         form.push(("scope", args.scopes.join(" ")));
     }
-    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
     let resp = c
         .http()
         .post(format!("{}/oauth2/token", c.base()))
@@ -301,11 +480,15 @@ async fn token(c: &AdminClient, args: &TokenArgs) -> Result<Output> {
         .await
         .map_err(|e| CliError::Failed(format!("cannot reach {}: {e}", c.base())))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| CliError::Failed(e.to_string()))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     if !status.is_success() {
         return Err(CliError::Failed(problem_message(status, &bytes)));
     }
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| CliError::Failed(format!("bad token response: {e}")))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Failed(format!("bad token response: {e}")))?;
     let human = s(&v["access_token"]);
     Ok(Output::new(v, human))
 }

@@ -41,7 +41,10 @@ pub enum ConfigError {
 }
 
 fn invalid(field: &str, message: impl std::fmt::Display) -> ConfigError {
-    ConfigError::Invalid { field: field.to_owned(), message: message.to_string() }
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        message: message.to_string(),
+    }
 }
 
 /// The config file as written.
@@ -203,8 +206,14 @@ pub struct Config {
 
 /// Reads and parses a config file.
 pub fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    parse_str(&text).map_err(|message| ConfigError::Parse { path: path.to_owned(), message })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_str(&text).map_err(|message| ConfigError::Parse {
+        path: path.to_owned(),
+        message,
+    })
 }
 
 /// Parses config TOML.
@@ -214,7 +223,10 @@ pub fn parse_str(text: &str) -> Result<RawConfig, String> {
 
 /// Resolves flags, environment, file and defaults.
 pub fn resolve(flags: &Flags, env: &dyn Env) -> Result<Config, ConfigError> {
-    let config_path = flags.config.clone().or_else(|| env.get("GATEHOUSE_CONFIG").map(PathBuf::from));
+    let config_path = flags
+        .config
+        .clone()
+        .or_else(|| env.get("GATEHOUSE_CONFIG").map(PathBuf::from));
     let file = match &config_path {
         Some(p) => read_file(p)?,
         None => RawConfig::default(),
@@ -236,14 +248,27 @@ pub fn resolve_with(flags: &Flags, env: &dyn Env, file: RawConfig) -> Result<Con
         .or_else(|| env.get("GATEHOUSE_LISTEN"))
         .or(file.listen)
         .unwrap_or_else(|| "127.0.0.1:7070".to_owned());
-    let listen: SocketAddr = listen_text
-        .parse()
-        .map_err(|_| invalid("listen", format!("{listen_text:?} is not an address like 127.0.0.1:7070")))?;
-    let issuer = flags.issuer.clone().or_else(|| env.get("GATEHOUSE_ISSUER")).or(file.issuer);
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        invalid(
+            "listen",
+            format!("{listen_text:?} is not an address like 127.0.0.1:7070"),
+        )
+    })?;
+    let issuer = flags
+        .issuer
+        .clone()
+        .or_else(|| env.get("GATEHOUSE_ISSUER"))
+        .or(file.issuer);
     if let Some(i) = &issuer {
         let url = url::Url::parse(i).map_err(|e| invalid("issuer", e))?;
-        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
-            return Err(invalid("issuer", "must be an http(s) URL without query or fragment (RFC 8414)"));
+        if !matches!(url.scheme(), "http" | "https")
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(invalid(
+                "issuer",
+                "must be an http(s) URL without query or fragment (RFC 8414)",
+            ));
         }
     }
     let insecure_http = flags.insecure_http
@@ -261,42 +286,90 @@ pub fn resolve_with(flags: &Flags, env: &dyn Env, file: RawConfig) -> Result<Con
         .or(file.master_key_file)
         .unwrap_or_else(|| data_dir.join("master.key"));
     let dur = |field: &str, env_name: Option<&str>, file_value: Option<String>, default: &str| {
-        let text = env_name.and_then(|n| env.get(n)).or(file_value).unwrap_or_else(|| default.to_owned());
+        let text = env_name
+            .and_then(|n| env.get(n))
+            .or(file_value)
+            .unwrap_or_else(|| default.to_owned());
         parse_duration(&text).map_err(|e| invalid(field, e))
     };
     let default_token_ttl = dur("tokens.default_ttl", None, file.tokens.default_ttl, "15m")?;
     let max_token_ttl = dur("tokens.max_ttl", None, file.tokens.max_ttl, "24h")?;
     if default_token_ttl > max_token_ttl {
-        return Err(invalid("tokens.default_ttl", "must not exceed tokens.max_ttl"));
+        return Err(invalid(
+            "tokens.default_ttl",
+            "must not exceed tokens.max_ttl",
+        ));
     }
-    let rotation_period = dur("keys.rotation_period", None, file.keys.rotation_period, "7d")?;
+    let rotation_period = dur(
+        "keys.rotation_period",
+        None,
+        file.keys.rotation_period,
+        "7d",
+    )?;
     if rotation_period < Duration::from_secs(3600) {
         return Err(invalid("keys.rotation_period", "must be at least 1h"));
     }
     let jwks_max_age = dur("keys.jwks_max_age", None, file.keys.jwks_max_age, "5m")?;
-    let assertion_max_lifetime =
-        dur("client_auth.assertion_max_lifetime", None, file.client_auth.assertion_max_lifetime, "61m")?;
+    let assertion_max_lifetime = dur(
+        "client_auth.assertion_max_lifetime",
+        None,
+        file.client_auth.assertion_max_lifetime,
+        "61m",
+    )?;
     let leeway = dur("client_auth.leeway", None, file.client_auth.leeway, "60s")?;
-    let lockout_window = dur("client_auth.lockout_window", None, file.client_auth.lockout_window, "5m")?;
-    let lockout_duration = dur("client_auth.lockout_duration", None, file.client_auth.lockout_duration, "5m")?;
+    let lockout_window = dur(
+        "client_auth.lockout_window",
+        None,
+        file.client_auth.lockout_window,
+        "5m",
+    )?;
+    let lockout_duration = dur(
+        "client_auth.lockout_duration",
+        None,
+        file.client_auth.lockout_duration,
+        "5m",
+    )?;
     let lockout_max_failures = file.client_auth.lockout_max_failures.unwrap_or(10);
     if lockout_max_failures == 0 {
-        return Err(invalid("client_auth.lockout_max_failures", "must be at least 1"));
+        return Err(invalid(
+            "client_auth.lockout_max_failures",
+            "must be at least 1",
+        ));
     }
     let nz = |field: &str, v: Option<u32>, d: u32| {
         NonZeroU32::new(v.unwrap_or(d)).ok_or_else(|| invalid(field, "must be at least 1"))
     };
-    let admin_rate_per_second = nz("admin.rate_limit_per_second", file.admin.rate_limit_per_second, 50)?;
+    let admin_rate_per_second = nz(
+        "admin.rate_limit_per_second",
+        file.admin.rate_limit_per_second,
+        50,
+    )?;
     let admin_rate_burst = nz("admin.rate_limit_burst", file.admin.rate_limit_burst, 100)?;
-    let log_format = match env.get("GATEHOUSE_LOG_FORMAT").or(file.log.format).as_deref() {
+    let log_format = match env
+        .get("GATEHOUSE_LOG_FORMAT")
+        .or(file.log.format)
+        .as_deref()
+    {
         None | Some("text") => LogFormat::Text,
         Some("json") => LogFormat::Json,
-        Some(other) => return Err(invalid("log.format", format!("{other:?}: expected text or json"))),
+        Some(other) => {
+            return Err(invalid(
+                "log.format",
+                format!("{other:?}: expected text or json"),
+            ));
+        }
     };
-    let log_level = env.get("GATEHOUSE_LOG").or(file.log.level).unwrap_or_else(|| "info".to_owned());
+    let log_level = env
+        .get("GATEHOUSE_LOG")
+        .or(file.log.level)
+        .unwrap_or_else(|| "info".to_owned());
     let bootstrap_admin_token = env.get("GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN");
     if let Some(t) = &bootstrap_admin_token {
-        if t.len() < 32 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if t.len() < 32
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err(invalid(
                 "GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN",
                 "must be at least 32 characters from [A-Za-z0-9_-]",

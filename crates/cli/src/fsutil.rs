@@ -24,9 +24,15 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Writes `data` to `path` with mode 0600: to a temporary file in the same directory, then
 /// renamed over `path`, so readers never see a partial file.
 pub fn write_private_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     create_private_dir(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let mut opts = OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -60,9 +66,14 @@ pub fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
     match f.try_lock() {
         Ok(()) => Ok(f),
         Err(fs::TryLockError::WouldBlock) => {
-            bail!("data dir {} is in use by another gatehouse process", dir.display())
+            bail!(
+                "data dir {} is in use by another gatehouse process",
+                dir.display()
+            )
         }
-        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
     }
 }
 
@@ -79,8 +90,15 @@ mod tests {
         write_private_file(&p, b"one").unwrap();
         write_private_file(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(p.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
     }
 
     #[test]

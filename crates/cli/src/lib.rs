@@ -39,7 +39,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");
@@ -53,7 +56,9 @@ async fn dispatch(cli: cli::Cli) -> ExitCode {
     let json = cli.json;
     let result = match &cli.command {
         cli::Command::Serve(args) => return serve(args).await,
-        cli::Command::Config { cmd: cli::ConfigCmd::Check(args) } => config_check(args),
+        cli::Command::Config {
+            cmd: cli::ConfigCmd::Check(args),
+        } => config_check(args),
         cli::Command::Backup(args) => backup::backup(args).await,
         cli::Command::Restore(args) => backup::restore(args).await,
         _ => commands::run_admin(&cli).await,
@@ -78,8 +83,10 @@ async fn dispatch(cli: cli::Cli) -> ExitCode {
 }
 
 fn config_check(args: &cli::ServeArgs) -> Result<commands::Output, CliError> {
-    let cfg = config::resolve(&args.into(), &gatehouse_core::ProcessEnv).map_err(|e| CliError::Usage(e.to_string()))?;
-    gatehouse_net::check_plain_http_allowed(cfg.listen, cfg.insecure_http).map_err(|e| CliError::Usage(e.to_string()))?;
+    let cfg = config::resolve(&args.into(), &gatehouse_core::ProcessEnv)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    gatehouse_net::check_plain_http_allowed(cfg.listen, cfg.insecure_http)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let json = serde_json::json!({
         "data_dir": cfg.data_dir,
         "listen": cfg.listen.to_string(),
@@ -89,7 +96,13 @@ fn config_check(args: &cli::ServeArgs) -> Result<commands::Output, CliError> {
         "max_token_ttl_secs": cfg.max_token_ttl.as_secs(),
         "rotation_period_secs": cfg.rotation_period.as_secs(),
     });
-    Ok(commands::Output::new_pub(json.clone(), format!("configuration OK\n{}", serde_json::to_string_pretty(&json).unwrap_or_default())))
+    Ok(commands::Output::new_pub(
+        json.clone(),
+        format!(
+            "configuration OK\n{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        ),
+    ))
 }
 
 async fn serve(args: &cli::ServeArgs) -> ExitCode {
@@ -117,7 +130,9 @@ async fn serve(args: &cli::ServeArgs) -> ExitCode {
 fn init_logging(cfg: &config::Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match cfg.log_format {
         config::LogFormat::Json => builder.json().try_init(),
         config::LogFormat::Text => builder.try_init(),

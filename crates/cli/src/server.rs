@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use axum::Router;
 use gatehouse_core::{Clock, SystemClock};
+use gatehouse_keys::MasterKey;
 use gatehouse_keys::rotation::RotationPolicy;
 use gatehouse_keys::secret::{self, SecretKind};
-use gatehouse_keys::MasterKey;
 use gatehouse_manage::{AdminRateLimit, ManageService, algs_in_use};
-use gatehouse_net::{Metrics, Readiness, check_plain_http_allowed, health_router, metrics_router, request_id_layer};
+use gatehouse_net::{
+    Metrics, Readiness, check_plain_http_allowed, health_router, metrics_router, request_id_layer,
+};
 use gatehouse_oauth::{AdminTokens, KeyService, LockoutConfig, OAuthConfig, OAuthState};
 use gatehouse_store::{CatalogCache, Store};
 use tokio::net::TcpListener;
@@ -69,23 +71,41 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         None
     };
     let master = load_master_key(cfg)?;
-    let store = gatehouse_store::open(&cfg.database_url).await.context("opening the database")?;
-    let catalog = Arc::new(CatalogCache::load(store.as_ref(), clock.now()).await.context("loading the catalog")?);
+    let store = gatehouse_store::open(&cfg.database_url)
+        .await
+        .context("opening the database")?;
+    let catalog = Arc::new(
+        CatalogCache::load(store.as_ref(), clock.now())
+            .await
+            .context("loading the catalog")?,
+    );
     let policy = RotationPolicy {
         period: cfg.rotation_period,
         publish_ahead: cfg.jwks_max_age,
         retire_grace: cfg.max_token_ttl + cfg.leeway,
     };
     let algs = algs_in_use(&catalog.get());
-    let keys = KeyService::start(Arc::clone(&store), master, Arc::clone(&clock), policy, &algs)
-        .await
-        .context("loading signing keys (is the master key the one these keys were encrypted with?)")?;
+    let keys = KeyService::start(
+        Arc::clone(&store),
+        master,
+        Arc::clone(&clock),
+        policy,
+        &algs,
+    )
+    .await
+    .context("loading signing keys (is the master key the one these keys were encrypted with?)")?;
     let admin_token_file = cfg.data_dir.join("admin-token");
-    let admin_digests = bootstrap_admin_token(cfg, store.as_ref(), clock.as_ref(), &admin_token_file).await?;
+    let admin_digests =
+        bootstrap_admin_token(cfg, store.as_ref(), clock.as_ref(), &admin_token_file).await?;
 
-    let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let issuer = cfg.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let issuer = cfg
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let mut oauth_cfg = OAuthConfig::new(issuer.clone());
     oauth_cfg.default_token_ttl = cfg.default_token_ttl;
     oauth_cfg.max_token_ttl = cfg.max_token_ttl;
@@ -112,7 +132,10 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     });
     metrics.register(|r| state.metrics.register(r));
     let readiness = Readiness::new();
-    let limit = AdminRateLimit { per_second: cfg.admin_rate_per_second, burst: cfg.admin_rate_burst };
+    let limit = AdminRateLimit {
+        per_second: cfg.admin_rate_per_second,
+        burst: cfg.admin_rate_burst,
+    };
     let app = app_router(Arc::clone(&state), limit, readiness.clone(), metrics);
 
     let (shutdown, mut rx) = watch::channel(false);
@@ -123,11 +146,24 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         drain.set_not_ready();
     }));
     readiness.set_ready();
-    Ok(RunningServer { addr, issuer, admin_token_file, state, shutdown, task, _lock: lock })
+    Ok(RunningServer {
+        addr,
+        issuer,
+        admin_token_file,
+        state,
+        shutdown,
+        task,
+        _lock: lock,
+    })
 }
 
 /// Every route of the control plane.
-pub fn app_router(state: Arc<OAuthState>, limit: AdminRateLimit, readiness: Readiness, metrics: Metrics) -> Router {
+pub fn app_router(
+    state: Arc<OAuthState>,
+    limit: AdminRateLimit,
+    readiness: Readiness,
+    metrics: Metrics,
+) -> Router {
     Router::new()
         .merge(gatehouse_oauth::router(Arc::clone(&state)))
         .merge(gatehouse_manage::router(ManageService::new(state), limit))
@@ -158,7 +194,9 @@ async fn bootstrap_admin_token(
     let existing = store.admin_token_digests().await?;
     if !existing.is_empty() {
         if cfg.bootstrap_admin_token.is_some() {
-            tracing::info!("GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN ignored: an admin token already exists (rotate it with `gatehouse admin-token rotate`)");
+            tracing::info!(
+                "GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN ignored: an admin token already exists (rotate it with `gatehouse admin-token rotate`)"
+            );
         }
         return Ok(existing);
     }
@@ -212,7 +250,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     println!("gatehouse serving on http://{}", server.addr);
     println!("  issuer:     {}", server.issuer);
-    println!("  metadata:   {}/.well-known/oauth-authorization-server", server.issuer);
+    println!(
+        "  metadata:   {}/.well-known/oauth-authorization-server",
+        server.issuer
+    );
     println!("  data dir:   {}", cfg.data_dir.display());
     println!("  database:   {}", redact_url(&cfg.database_url));
     println!("  {admin_note}");
@@ -229,13 +270,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -15,7 +15,10 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[expect(clippy::disallowed_methods, reason = "this is the one sanctioned wall-clock read")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this is the one sanctioned wall-clock read"
+    )]
     fn now(&self) -> UnixTime {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -33,7 +33,10 @@ fn check(kind: &'static str, s: &str) -> Result<(), IdError> {
     if s.len() > 64 {
         return Err(IdError::TooLong { kind });
     }
-    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return Err(IdError::BadChar { kind });
     }
     Ok(())
@@ -122,10 +125,19 @@ mod tests {
     #[test]
     fn ids_accept_url_safe_characters_only() {
         assert!(ClientId::parse("app_1-X").is_ok());
-        assert_eq!(ClientId::parse(""), Err(IdError::Empty { kind: "client id" }));
-        assert!(matches!(ClientId::parse("a b"), Err(IdError::BadChar { .. })));
+        assert_eq!(
+            ClientId::parse(""),
+            Err(IdError::Empty { kind: "client id" })
+        );
+        assert!(matches!(
+            ClientId::parse("a b"),
+            Err(IdError::BadChar { .. })
+        ));
         assert!(matches!(ClientId::parse("é"), Err(IdError::BadChar { .. })));
-        assert!(matches!(ClientId::parse(&"a".repeat(65)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            ClientId::parse(&"a".repeat(65)),
+            Err(IdError::TooLong { .. })
+        ));
     }
 
     #[test]

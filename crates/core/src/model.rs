@@ -15,12 +15,27 @@ pub const MAX_CUSTOM_CLAIMS_BYTES: usize = 4096;
 
 /// Claim names Gatehouse sets itself; custom claims may not use them.
 pub const REGISTERED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "cnf", "auth_time", "acr",
-    "amr", "azp", "typ",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "cnf",
+    "auth_time",
+    "acr",
+    "amr",
+    "azp",
+    "typ",
 ];
 
 /// JWS signing algorithms Gatehouse signs access tokens with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub enum Alg {
     /// ECDSA P-256 with SHA-256 (default: fast to sign).
     #[default]
@@ -87,7 +102,9 @@ pub enum AuthMethod {
 
 /// An auth method name we do not know.
 #[derive(Debug, thiserror::Error)]
-#[error("unsupported auth method {0:?}: expected client_secret_basic, client_secret_post or private_key_jwt")]
+#[error(
+    "unsupported auth method {0:?}: expected client_secret_basic, client_secret_post or private_key_jwt"
+)]
 pub struct AuthMethodParseError(String);
 
 impl AuthMethod {
@@ -102,7 +119,10 @@ impl AuthMethod {
 
     /// Whether the method authenticates with a shared secret.
     pub fn uses_secret(self) -> bool {
-        matches!(self, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
     }
 }
 
@@ -365,10 +385,15 @@ pub enum ClaimsError {
 
 /// Checks a custom-claim map: no registered names, bounded size.
 pub fn validate_custom_claims(claims: &ClaimMap) -> Result<(), ClaimsError> {
-    if let Some(name) = claims.keys().find(|k| REGISTERED_CLAIMS.contains(&k.as_str())) {
+    if let Some(name) = claims
+        .keys()
+        .find(|k| REGISTERED_CLAIMS.contains(&k.as_str()))
+    {
         return Err(ClaimsError::Registered(name.clone()));
     }
-    let size = serde_json::to_vec(claims).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(claims)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_CUSTOM_CLAIMS_BYTES {
         return Err(ClaimsError::TooLarge);
     }
@@ -385,7 +410,10 @@ mod tests {
         m.insert("tenant".into(), "acme".into());
         assert!(validate_custom_claims(&m).is_ok());
         m.insert("aud".into(), "evil".into());
-        assert_eq!(validate_custom_claims(&m), Err(ClaimsError::Registered("aud".into())));
+        assert_eq!(
+            validate_custom_claims(&m),
+            Err(ClaimsError::Registered("aud".into()))
+        );
     }
 
     #[test]
@@ -415,6 +443,9 @@ mod tests {
         }
         assert!("HS256".parse::<Alg>().is_err());
         assert!("none".parse::<Alg>().is_err());
-        assert_eq!("private_key_jwt".parse::<AuthMethod>().unwrap(), AuthMethod::PrivateKeyJwt);
+        assert_eq!(
+            "private_key_jwt".parse::<AuthMethod>().unwrap(),
+            AuthMethod::PrivateKeyJwt
+        );
     }
 }

@@ -38,7 +38,10 @@ impl Scope {
         if s.len() > MAX_SCOPE_LEN {
             return Err(ScopeError::TooLong);
         }
-        if !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)) {
+        if !s
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        {
             return Err(ScopeError::BadChar);
         }
         Ok(Self(s.to_owned()))
@@ -76,7 +79,11 @@ pub struct ScopeSet(BTreeSet<Scope>);
 impl ScopeSet {
     /// Parses a space-separated scope string (RFC 6749 §3.3). Empty input is the empty set.
     pub fn parse_space_separated(s: &str) -> Result<Self, ScopeError> {
-        s.split(' ').filter(|t| !t.is_empty()).map(Scope::parse).collect::<Result<_, _>>().map(Self)
+        s.split(' ')
+            .filter(|t| !t.is_empty())
+            .map(Scope::parse)
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
     /// Whether the set is empty.
@@ -229,7 +236,13 @@ mod tests {
         assert!(Audience::parse("https://orders.example").is_ok());
         assert!(Audience::parse("urn:example:orders").is_ok());
         assert_eq!(Audience::parse("orders"), Err(AudienceError::NotAbsolute));
-        assert_eq!(Audience::parse("https://a.example/#x"), Err(AudienceError::Fragment));
-        assert_eq!(Audience::parse("https://a.example/ x"), Err(AudienceError::NotAbsolute));
+        assert_eq!(
+            Audience::parse("https://a.example/#x"),
+            Err(AudienceError::Fragment)
+        );
+        assert_eq!(
+            Audience::parse("https://a.example/ x"),
+            Err(AudienceError::NotAbsolute)
+        );
     }
 }

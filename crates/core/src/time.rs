@@ -12,12 +12,18 @@ pub struct UnixTime(pub i64);
 impl UnixTime {
     /// This time plus a duration (saturating).
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        Self(
+            self.0
+                .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 
     /// This time minus a duration (saturating).
     pub fn minus(self, d: Duration) -> Self {
-        Self(self.0.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        Self(
+            self.0
+                .saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        )
     }
 
     /// Seconds from `earlier` to `self` (negative when `earlier` is later).
@@ -41,7 +47,9 @@ pub struct DurationParseError {
 
 /// Parses a human duration such as `15m`, `24h`, `7d` or `1h30m` (humantime syntax).
 pub fn parse_duration(input: &str) -> Result<Duration, DurationParseError> {
-    humantime::parse_duration(input.trim()).map_err(|_| DurationParseError { input: input.to_owned() })
+    humantime::parse_duration(input.trim()).map_err(|_| DurationParseError {
+        input: input.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -51,13 +59,19 @@ mod tests {
     #[test]
     fn durations_parse_in_human_units() {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         assert!(parse_duration("soon").is_err());
     }
 
     #[test]
     fn arithmetic_saturates() {
-        assert_eq!(UnixTime(i64::MAX).plus(Duration::from_secs(5)), UnixTime(i64::MAX));
+        assert_eq!(
+            UnixTime(i64::MAX).plus(Duration::from_secs(5)),
+            UnixTime(i64::MAX)
+        );
         assert_eq!(UnixTime(10).since(UnixTime(4)), 6);
     }
 }

@@ -79,10 +79,16 @@ impl ManageError {
         };
         let mut resp = (status, axum::Json(problem)).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         match self {
             Self::Unauthenticated => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse-admin\""));
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"gatehouse-admin\""),
+                );
             }
             Self::RateLimited => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

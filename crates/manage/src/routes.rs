@@ -13,7 +13,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_net::RequestId;
 use gatehouse_proto::admin::{
-    AdminTokenRotated, CreateApi, CreateClient, GrantRequest, KeyView, List, RotateKeys, RotateSecret,
+    AdminTokenRotated, CreateApi, CreateClient, GrantRequest, KeyView, List, RotateKeys,
+    RotateSecret,
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
@@ -40,7 +41,10 @@ pub struct AdminRateLimit {
 
 impl Default for AdminRateLimit {
     fn default() -> Self {
-        Self { per_second: NonZeroU32::MIN.saturating_add(49), burst: NonZeroU32::MIN.saturating_add(99) }
+        Self {
+            per_second: NonZeroU32::MIN.saturating_add(49),
+            burst: NonZeroU32::MIN.saturating_add(99),
+        }
     }
 }
 
@@ -56,7 +60,10 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         .route("/admin/v1/apis", get(list_apis).post(create_api))
         .route("/admin/v1/apis/{api}", get(show_api).delete(delete_api))
         .route("/admin/v1/clients", get(list_clients).post(create_client))
-        .route("/admin/v1/clients/{id}", get(show_client).delete(delete_client))
+        .route(
+            "/admin/v1/clients/{id}",
+            get(show_client).delete(delete_client),
+        )
         .route("/admin/v1/clients/{id}/rotate-secret", post(rotate_secret))
         .route("/admin/v1/clients/{id}/revoke-tokens", post(revoke_tokens))
         .route("/admin/v1/grants", get(list_grants).put(put_grant))
@@ -73,8 +80,15 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
 
 /// Rate limit, then admin-token authentication; errors carry the request id.
 async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default();
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.to_string())
+        .unwrap_or_default();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     if let Some(ip) = peer {
         if state.limiter.check_key(&ip).is_err() {
             return ManageError::RateLimited.to_response(&request_id);
@@ -113,34 +127,77 @@ where
     }
 }
 
-async fn list_apis(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Api>> {
-    Json(List { items: s.service.list_apis() })
+/// A JSON body whose members are all optional: an empty body (a bare `POST`) means defaults.
+struct OptionalBody<T>(T);
+
+impl<T, S> axum::extract::FromRequest<S> for OptionalBody<T>
+where
+    T: serde::de::DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ManageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .map_err(|_| ManageError::Invalid("request body too large or unreadable".into()))?;
+        if bytes.is_empty() {
+            return Ok(OptionalBody(T::default()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let Body(v) = Body::<T>::from_request(req, state).await?;
+        Ok(OptionalBody(v))
+    }
 }
 
-async fn create_api(State(s): State<Arc<AdminState>>, Body(req): Body<CreateApi>) -> Result<Response> {
+async fn list_apis(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Api>> {
+    Json(List {
+        items: s.service.list_apis(),
+    })
+}
+
+async fn create_api(
+    State(s): State<Arc<AdminState>>,
+    Body(req): Body<CreateApi>,
+) -> Result<Response> {
     let api = s.service.create_api(ADMIN_ACTOR, req).await?;
     Ok((StatusCode::CREATED, Json(api)).into_response())
 }
 
-async fn show_api(State(s): State<Arc<AdminState>>, Path(key): Path<String>) -> Result<Json<gatehouse_core::Api>> {
+async fn show_api(
+    State(s): State<Arc<AdminState>>,
+    Path(key): Path<String>,
+) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json((*s.service.find_api(&key)?).clone()))
 }
 
-async fn delete_api(State(s): State<Arc<AdminState>>, Path(key): Path<String>) -> Result<StatusCode> {
+async fn delete_api(
+    State(s): State<Arc<AdminState>>,
+    Path(key): Path<String>,
+) -> Result<StatusCode> {
     s.service.delete_api(ADMIN_ACTOR, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_clients(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Client>> {
-    Json(List { items: s.service.list_clients() })
+    Json(List {
+        items: s.service.list_clients(),
+    })
 }
 
-async fn create_client(State(s): State<Arc<AdminState>>, Body(req): Body<CreateClient>) -> Result<Response> {
+async fn create_client(
+    State(s): State<Arc<AdminState>>,
+    Body(req): Body<CreateClient>,
+) -> Result<Response> {
     let created = s.service.create_client(ADMIN_ACTOR, req).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-async fn show_client(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> Result<Json<serde_json::Value>> {
+async fn show_client(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
     let entry = s.service.get_client(&id)?;
     let now = s.service.state().now();
     let secrets: Vec<serde_json::Value> = entry
@@ -154,10 +211,15 @@ async fn show_client(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -
         .collect();
     let mut grants: Vec<_> = entry.subscriptions.values().cloned().collect();
     grants.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-    Ok(Json(serde_json::json!({ "client": entry.client, "secrets": secrets, "grants": grants })))
+    Ok(Json(
+        serde_json::json!({ "client": entry.client, "secrets": secrets, "grants": grants }),
+    ))
 }
 
-async fn delete_client(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> Result<StatusCode> {
+async fn delete_client(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     s.service.delete_client(ADMIN_ACTOR, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -165,13 +227,19 @@ async fn delete_client(State(s): State<Arc<AdminState>>, Path(id): Path<String>)
 async fn rotate_secret(
     State(s): State<Arc<AdminState>>,
     Path(id): Path<String>,
-    Body(req): Body<RotateSecret>,
+    OptionalBody(req): OptionalBody<RotateSecret>,
 ) -> Result<Response> {
-    let rotated = s.service.rotate_secret(ADMIN_ACTOR, &id, req.grace.as_deref()).await?;
+    let rotated = s
+        .service
+        .rotate_secret(ADMIN_ACTOR, &id, req.grace.as_deref())
+        .await?;
     Ok(no_store(Json(rotated).into_response()))
 }
 
-async fn revoke_tokens(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> Result<Response> {
+async fn revoke_tokens(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> Result<Response> {
     Ok(Json(s.service.revoke_tokens(ADMIN_ACTOR, &id).await?).into_response())
 }
 
@@ -186,14 +254,24 @@ async fn list_grants(
     State(s): State<Arc<AdminState>>,
     Query(f): Query<GrantFilter>,
 ) -> Result<Json<List<gatehouse_core::Subscription>>> {
-    Ok(Json(List { items: s.service.list_grants(f.client.as_deref(), f.api.as_deref())? }))
+    Ok(Json(List {
+        items: s
+            .service
+            .list_grants(f.client.as_deref(), f.api.as_deref())?,
+    }))
 }
 
-async fn put_grant(State(s): State<Arc<AdminState>>, Body(req): Body<GrantRequest>) -> Result<Json<gatehouse_core::Subscription>> {
+async fn put_grant(
+    State(s): State<Arc<AdminState>>,
+    Body(req): Body<GrantRequest>,
+) -> Result<Json<gatehouse_core::Subscription>> {
     Ok(Json(s.service.grant(ADMIN_ACTOR, req).await?))
 }
 
-async fn delete_grant(State(s): State<Arc<AdminState>>, Path((client, api)): Path<(String, String)>) -> Result<StatusCode> {
+async fn delete_grant(
+    State(s): State<Arc<AdminState>>,
+    Path((client, api)): Path<(String, String)>,
+) -> Result<StatusCode> {
     s.service.revoke_grant(ADMIN_ACTOR, &client, &api).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -215,19 +293,32 @@ async fn list_keys(State(s): State<Arc<AdminState>>) -> Result<Json<List<KeyView
     Ok(Json(List { items }))
 }
 
-async fn rotate_keys(State(s): State<Arc<AdminState>>, Body(req): Body<RotateKeys>) -> Result<StatusCode> {
-    s.service.rotate_keys(ADMIN_ACTOR, req.alg.as_deref()).await?;
+async fn rotate_keys(
+    State(s): State<Arc<AdminState>>,
+    OptionalBody(req): OptionalBody<RotateKeys>,
+) -> Result<StatusCode> {
+    s.service
+        .rotate_keys(ADMIN_ACTOR, req.alg.as_deref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn revoke_key(State(s): State<Arc<AdminState>>, Path(kid): Path<String>) -> Result<StatusCode> {
+async fn revoke_key(
+    State(s): State<Arc<AdminState>>,
+    Path(kid): Path<String>,
+) -> Result<StatusCode> {
     s.service.revoke_key(ADMIN_ACTOR, &kid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn rotate_admin_token(State(s): State<Arc<AdminState>>) -> Result<Response> {
     let token = s.service.rotate_admin_token(ADMIN_ACTOR).await?;
-    Ok(no_store(Json(AdminTokenRotated { admin_token: token.expose().to_owned() }).into_response()))
+    Ok(no_store(
+        Json(AdminTokenRotated {
+            admin_token: token.expose().to_owned(),
+        })
+        .into_response(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,10 +333,15 @@ async fn list_audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<List<gatehouse_core::AuditEvent>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(List { items: s.service.state().store.list_audit(limit, q.before).await? }))
+    Ok(Json(List {
+        items: s.service.state().store.list_audit(limit, q.before).await?,
+    }))
 }
 
 fn no_store(mut resp: Response) -> Response {
-    resp.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
     resp
 }

@@ -13,7 +13,9 @@ use gatehouse_core::{
 use gatehouse_keys::secret::{self, SecretKind};
 use gatehouse_keys::{check_public_jwks, secret::Secret};
 use gatehouse_oauth::OAuthState;
-use gatehouse_proto::admin::{CreateApi, CreateClient, CreatedClient, GrantRequest, RotatedSecret, TokensRevoked};
+use gatehouse_proto::admin::{
+    CreateApi, CreateClient, CreatedClient, GrantRequest, RotatedSecret, TokensRevoked,
+};
 use gatehouse_store::Catalog;
 
 use crate::ManageError;
@@ -36,7 +38,9 @@ fn invalid(msg: impl Into<String>) -> ManageError {
 fn check_name(kind: &str, name: &str) -> Result<String, ManageError> {
     let name = name.trim();
     if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(invalid(format!("{kind} name must be 1-{MAX_NAME} printable characters")));
+        return Err(invalid(format!(
+            "{kind} name must be 1-{MAX_NAME} printable characters"
+        )));
     }
     Ok(name.to_owned())
 }
@@ -68,8 +72,21 @@ impl ManageService {
         self.state.now()
     }
 
-    async fn audit(&self, actor: &str, action: &str, target: &str, detail: serde_json::Value) -> Result<(), ManageError> {
-        let event = AuditEvent { id: 0, at: self.now(), actor: actor.to_owned(), action: action.to_owned(), target: target.to_owned(), detail };
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ManageError> {
+        let event = AuditEvent {
+            id: 0,
+            at: self.now(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            detail,
+        };
         self.state.store.append_audit(&event).await?;
         tracing::info!(actor, action, target, "admin change");
         Ok(())
@@ -86,9 +103,12 @@ impl ManageService {
     pub async fn create_api(&self, actor: &str, req: CreateApi) -> Result<Api, ManageError> {
         let cfg = &self.state.config;
         let name = check_name("api", &req.name)?;
-        let audience = Audience::parse(&req.audience).map_err(|e| invalid(format!("audience: {e}")))?;
+        let audience =
+            Audience::parse(&req.audience).map_err(|e| invalid(format!("audience: {e}")))?;
         if req.scopes.len() > MAX_SCOPES {
-            return Err(invalid(format!("an API may define at most {MAX_SCOPES} scopes")));
+            return Err(invalid(format!(
+                "an API may define at most {MAX_SCOPES} scopes"
+            )));
         }
         let scopes = req
             .scopes
@@ -96,7 +116,9 @@ impl ManageService {
             .map(|s| Scope::parse(s).map_err(|e| invalid(format!("scope {s:?}: {e}"))))
             .collect::<Result<ScopeSet, _>>()?;
         if let Some(bad) = scopes.iter().find(|s| s.as_str().ends_with("/.default")) {
-            return Err(invalid(format!("scope {bad} is reserved: '/.default' means all granted scopes")));
+            return Err(invalid(format!(
+                "scope {bad} is reserved: '/.default' means all granted scopes"
+            )));
         }
         let ttl = match &req.token_ttl {
             Some(t) => parse_duration(t).map_err(|e| invalid(format!("token_ttl: {e}")))?,
@@ -115,15 +137,21 @@ impl ManageService {
         validate_custom_claims(&req.claims).map_err(|e| invalid(format!("claims: {e}")))?;
         for key in &req.copy_metadata {
             if key.is_empty() || gatehouse_core::REGISTERED_CLAIMS.contains(&key.as_str()) {
-                return Err(invalid(format!("copy_metadata: {key:?} cannot be used as a claim name")));
+                return Err(invalid(format!(
+                    "copy_metadata: {key:?} cannot be used as a claim name"
+                )));
             }
         }
         let catalog = self.state.catalog.get();
         if catalog.find_api(&name).is_some_and(|a| a.name == name) {
-            return Err(ManageError::Conflict(format!("an API named '{name}' already exists")));
+            return Err(ManageError::Conflict(format!(
+                "an API named '{name}' already exists"
+            )));
         }
         if catalog.api_by_audience(audience.as_str()).is_some() {
-            return Err(ManageError::Conflict(format!("an API with audience '{audience}' already exists")));
+            return Err(ManageError::Conflict(format!(
+                "an API with audience '{audience}' already exists"
+            )));
         }
         let api = Api {
             id: new_id::<ApiId>("api_")?,
@@ -137,7 +165,13 @@ impl ManageService {
             created_at: self.now(),
         };
         self.state.store.create_api(&api).await?;
-        self.audit(actor, "api.create", api.id.as_str(), serde_json::json!({"name": api.name, "audience": api.audience})).await?;
+        self.audit(
+            actor,
+            "api.create",
+            api.id.as_str(),
+            serde_json::json!({"name": api.name, "audience": api.audience}),
+        )
+        .await?;
         self.changed().await?;
         let algs = algs_in_use(&self.state.catalog.get());
         self.state.keys.reconcile(&algs).await?;
@@ -146,12 +180,23 @@ impl ManageService {
 
     /// Finds an API by id, name or audience.
     pub fn find_api(&self, key: &str) -> Result<Arc<Api>, ManageError> {
-        self.state.catalog.get().find_api(key).cloned().ok_or_else(|| ManageError::NotFound(format!("api '{key}'")))
+        self.state
+            .catalog
+            .get()
+            .find_api(key)
+            .cloned()
+            .ok_or_else(|| ManageError::NotFound(format!("api '{key}'")))
     }
 
     /// Every API, oldest first.
     pub fn list_apis(&self) -> Vec<Api> {
-        let mut apis: Vec<Api> = self.state.catalog.get().apis().map(|a| (**a).clone()).collect();
+        let mut apis: Vec<Api> = self
+            .state
+            .catalog
+            .get()
+            .apis()
+            .map(|a| (**a).clone())
+            .collect();
         apis.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         apis
     }
@@ -160,28 +205,50 @@ impl ManageService {
     pub async fn delete_api(&self, actor: &str, key: &str) -> Result<(), ManageError> {
         let api = self.find_api(key)?;
         self.state.store.delete_api(&api.id).await?;
-        self.audit(actor, "api.delete", api.id.as_str(), serde_json::json!({"name": api.name})).await?;
+        self.audit(
+            actor,
+            "api.delete",
+            api.id.as_str(),
+            serde_json::json!({"name": api.name}),
+        )
+        .await?;
         self.changed().await
     }
 
     // === Clients ===
 
     /// Registers a client; returns its secret once (secret methods).
-    pub async fn create_client(&self, actor: &str, req: CreateClient) -> Result<CreatedClient, ManageError> {
+    pub async fn create_client(
+        &self,
+        actor: &str,
+        req: CreateClient,
+    ) -> Result<CreatedClient, ManageError> {
         let name = check_name("client", &req.name)?;
         let auth_method = match &req.auth_method {
-            Some(m) => m.parse::<AuthMethod>().map_err(|e| invalid(e.to_string()))?,
+            Some(m) => m
+                .parse::<AuthMethod>()
+                .map_err(|e| invalid(e.to_string()))?,
             None => AuthMethod::ClientSecretBasic,
         };
         validate_custom_claims(&req.claims).map_err(|e| invalid(format!("claims: {e}")))?;
-        if serde_json::to_vec(&req.metadata).map(|v| v.len()).unwrap_or(usize::MAX) > gatehouse_core::MAX_CUSTOM_CLAIMS_BYTES {
+        if serde_json::to_vec(&req.metadata)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX)
+            > gatehouse_core::MAX_CUSTOM_CLAIMS_BYTES
+        {
             return Err(invalid("metadata exceeds 4096 bytes"));
         }
         match auth_method {
             AuthMethod::PrivateKeyJwt => match (&req.jwks, &req.jwks_uri) {
-                (Some(jwks), None) => check_public_jwks(jwks).map_err(|e| invalid(format!("jwks: {e}")))?,
+                (Some(jwks), None) => {
+                    check_public_jwks(jwks).map_err(|e| invalid(format!("jwks: {e}")))?
+                }
                 (None, Some(uri)) => check_jwks_uri(uri)?,
-                _ => return Err(invalid("private_key_jwt needs exactly one of jwks or jwks_uri")),
+                _ => {
+                    return Err(invalid(
+                        "private_key_jwt needs exactly one of jwks or jwks_uri",
+                    ));
+                }
             },
             _ if req.jwks.is_some() || req.jwks_uri.is_some() => {
                 return Err(invalid("jwks and jwks_uri apply only to private_key_jwt"));
@@ -208,12 +275,27 @@ impl ManageService {
         } else {
             None
         };
-        self.audit(actor, "client.create", client.id.as_str(), serde_json::json!({"name": client.name, "auth_method": auth_method})).await?;
+        self.audit(
+            actor,
+            "client.create",
+            client.id.as_str(),
+            serde_json::json!({"name": client.name, "auth_method": auth_method}),
+        )
+        .await?;
         self.changed().await?;
-        Ok(CreatedClient { client_id: client.id.to_string(), client_secret, client })
+        Ok(CreatedClient {
+            client_id: client.id.to_string(),
+            client_secret,
+            client,
+        })
     }
 
-    async fn store_secret(&self, client: &ClientId, s: &Secret, now: UnixTime) -> Result<SecretId, ManageError> {
+    async fn store_secret(
+        &self,
+        client: &ClientId,
+        s: &Secret,
+        now: UnixTime,
+    ) -> Result<SecretId, ManageError> {
         let record = ClientSecret {
             id: new_id::<SecretId>("cs_")?,
             client_id: client.clone(),
@@ -227,12 +309,23 @@ impl ManageService {
 
     /// A client by id.
     pub fn get_client(&self, id: &str) -> Result<Arc<gatehouse_store::ClientEntry>, ManageError> {
-        self.state.catalog.get().client(id).cloned().ok_or_else(|| ManageError::NotFound(format!("client '{id}'")))
+        self.state
+            .catalog
+            .get()
+            .client(id)
+            .cloned()
+            .ok_or_else(|| ManageError::NotFound(format!("client '{id}'")))
     }
 
     /// Every client, oldest first.
     pub fn list_clients(&self) -> Vec<Client> {
-        let mut clients: Vec<Client> = self.state.catalog.get().clients().map(|c| c.client.clone()).collect();
+        let mut clients: Vec<Client> = self
+            .state
+            .catalog
+            .get()
+            .clients()
+            .map(|c| c.client.clone())
+            .collect();
         clients.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         clients
     }
@@ -241,12 +334,23 @@ impl ManageService {
     pub async fn delete_client(&self, actor: &str, id: &str) -> Result<(), ManageError> {
         let entry = self.get_client(id)?;
         self.state.store.delete_client(&entry.client.id).await?;
-        self.audit(actor, "client.delete", id, serde_json::json!({"name": entry.client.name})).await?;
+        self.audit(
+            actor,
+            "client.delete",
+            id,
+            serde_json::json!({"name": entry.client.name}),
+        )
+        .await?;
         self.changed().await
     }
 
     /// Issues a new secret; existing ones stay valid for `grace`.
-    pub async fn rotate_secret(&self, actor: &str, id: &str, grace: Option<&str>) -> Result<RotatedSecret, ManageError> {
+    pub async fn rotate_secret(
+        &self,
+        actor: &str,
+        id: &str,
+        grace: Option<&str>,
+    ) -> Result<RotatedSecret, ManageError> {
         let entry = self.get_client(id)?;
         if !entry.client.auth_method.uses_secret() {
             return Err(invalid("client does not authenticate with a secret"));
@@ -262,10 +366,23 @@ impl ManageService {
         let s = secret::generate(SecretKind::ClientSecret);
         let keep = self.store_secret(&entry.client.id, &s, now).await?;
         let until = now.plus(grace);
-        self.state.store.expire_client_secrets(&entry.client.id, &keep, until).await?;
-        self.audit(actor, "client.rotate_secret", id, serde_json::json!({"grace_secs": grace.as_secs()})).await?;
+        self.state
+            .store
+            .expire_client_secrets(&entry.client.id, &keep, until)
+            .await?;
+        self.audit(
+            actor,
+            "client.rotate_secret",
+            id,
+            serde_json::json!({"grace_secs": grace.as_secs()}),
+        )
+        .await?;
         self.changed().await?;
-        Ok(RotatedSecret { client_id: id.to_owned(), client_secret: s.expose().to_owned(), previous_valid_until: until.0 })
+        Ok(RotatedSecret {
+            client_id: id.to_owned(),
+            client_secret: s.expose().to_owned(),
+            previous_valid_until: until.0,
+        })
     }
 
     /// Invalidates every token issued to the client so far.
@@ -277,9 +394,18 @@ impl ManageService {
         let cutoff = UnixTime(self.now().0 + 1);
         client.tokens_not_before = Some(cutoff);
         self.state.store.update_client(&client).await?;
-        self.audit(actor, "client.revoke_tokens", id, serde_json::json!({"not_before": cutoff})).await?;
+        self.audit(
+            actor,
+            "client.revoke_tokens",
+            id,
+            serde_json::json!({"not_before": cutoff}),
+        )
+        .await?;
         self.changed().await?;
-        Ok(TokensRevoked { client_id: id.to_owned(), tokens_not_before: cutoff.0 })
+        Ok(TokensRevoked {
+            client_id: id.to_owned(),
+            tokens_not_before: cutoff.0,
+        })
     }
 
     // === Grants ===
@@ -292,7 +418,10 @@ impl ManageService {
         for s in &req.scopes {
             let scope = Scope::parse(s).map_err(|e| invalid(format!("scope {s:?}: {e}")))?;
             if !api.scopes.contains(&scope) {
-                return Err(invalid(format!("API '{}' does not define scope '{scope}'", api.name)));
+                return Err(invalid(format!(
+                    "API '{}' does not define scope '{scope}'",
+                    api.name
+                )));
             }
             scopes.insert(scope);
         }
@@ -314,8 +443,14 @@ impl ManageService {
     }
 
     /// Subscriptions, optionally filtered by client and API.
-    pub fn list_grants(&self, client: Option<&str>, api: Option<&str>) -> Result<Vec<Subscription>, ManageError> {
-        let api_id = api.map(|a| self.find_api(a).map(|a| a.id.clone())).transpose()?;
+    pub fn list_grants(
+        &self,
+        client: Option<&str>,
+        api: Option<&str>,
+    ) -> Result<Vec<Subscription>, ManageError> {
+        let api_id = api
+            .map(|a| self.find_api(a).map(|a| a.id.clone()))
+            .transpose()?;
         let catalog = self.state.catalog.get();
         let mut out: Vec<Subscription> = catalog
             .clients()
@@ -328,14 +463,31 @@ impl ManageService {
     }
 
     /// Removes the grant of `client` on `api`.
-    pub async fn revoke_grant(&self, actor: &str, client: &str, api: &str) -> Result<(), ManageError> {
+    pub async fn revoke_grant(
+        &self,
+        actor: &str,
+        client: &str,
+        api: &str,
+    ) -> Result<(), ManageError> {
         let entry = self.get_client(client)?;
         let api = self.find_api(api)?;
         if !entry.subscriptions.contains_key(&api.id) {
-            return Err(ManageError::NotFound(format!("grant of '{client}' on '{}'", api.name)));
+            return Err(ManageError::NotFound(format!(
+                "grant of '{client}' on '{}'",
+                api.name
+            )));
         }
-        self.state.store.delete_subscription(&entry.client.id, &api.id).await?;
-        self.audit(actor, "grant.revoke", client, serde_json::json!({"api": api.id})).await?;
+        self.state
+            .store
+            .delete_subscription(&entry.client.id, &api.id)
+            .await?;
+        self.audit(
+            actor,
+            "grant.revoke",
+            client,
+            serde_json::json!({"api": api.id}),
+        )
+        .await?;
         self.changed().await
     }
 
@@ -351,7 +503,13 @@ impl ManageService {
             self.state.keys.rotate(*alg).await?;
         }
         let names: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
-        self.audit(actor, "keys.rotate", &names.join(","), serde_json::Value::Null).await
+        self.audit(
+            actor,
+            "keys.rotate",
+            &names.join(","),
+            serde_json::Value::Null,
+        )
+        .await
     }
 
     /// Emergency-revokes a key.
@@ -359,7 +517,8 @@ impl ManageService {
         let kid = gatehouse_core::Kid::parse(kid).map_err(|e| invalid(e.to_string()))?;
         let algs = algs_in_use(&self.state.catalog.get());
         self.state.keys.revoke(&kid, &algs).await?;
-        self.audit(actor, "keys.revoke", kid.as_str(), serde_json::Value::Null).await
+        self.audit(actor, "keys.revoke", kid.as_str(), serde_json::Value::Null)
+            .await
     }
 
     // === Admin token ===
@@ -368,15 +527,26 @@ impl ManageService {
     pub async fn rotate_admin_token(&self, actor: &str) -> Result<Secret, ManageError> {
         let token = secret::generate(SecretKind::AdminToken);
         let digest = secret::digest(token.expose());
-        self.state.store.replace_admin_token(&digest, self.now()).await?;
+        self.state
+            .store
+            .replace_admin_token(&digest, self.now())
+            .await?;
         self.state.admin_tokens.replace(vec![digest]);
-        self.audit(actor, "admin_token.rotate", "admin-token", serde_json::Value::Null).await?;
+        self.audit(
+            actor,
+            "admin_token.rotate",
+            "admin-token",
+            serde_json::Value::Null,
+        )
+        .await?;
         Ok(token)
     }
 }
 
 fn new_id<T: std::str::FromStr>(prefix: &str) -> Result<T, ManageError> {
-    secret::random_id(prefix).parse::<T>().map_err(|_| ManageError::Internal("generated id did not parse".into()))
+    secret::random_id(prefix)
+        .parse::<T>()
+        .map_err(|_| ManageError::Internal("generated id did not parse".into()))
 }
 
 fn check_jwks_uri(uri: &str) -> Result<(), ManageError> {
@@ -386,7 +556,9 @@ fn check_jwks_uri(uri: &str) -> Result<(), ManageError> {
     if scheme == "https" || (scheme == "http" && loopback) {
         Ok(())
     } else {
-        Err(invalid("jwks_uri must use https (plain http only for loopback)"))
+        Err(invalid(
+            "jwks_uri must use https (plain http only for loopback)",
+        ))
     }
 }
 
@@ -394,7 +566,11 @@ fn url_host(uri: &str) -> Option<(String, String)> {
     let (scheme, rest) = uri.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
     let host = authority.rsplit('@').next()?;
-    let host = if host.starts_with('[') { host.split(']').next().map(|h| format!("{h}]"))? } else { host.split(':').next()?.to_owned() };
+    let host = if host.starts_with('[') {
+        host.split(']').next().map(|h| format!("{h}]"))?
+    } else {
+        host.split(':').next()?.to_owned()
+    };
     (!host.is_empty()).then(|| (scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
 }
 

@@ -59,9 +59,15 @@ mod tests {
         let r = Readiness::new();
         let app = health_router(r.clone());
         let req = || Request::get("/readyz").body(Body::empty()).unwrap();
-        assert_eq!(app.clone().oneshot(req()).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            app.clone().oneshot(req()).await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         r.set_ready();
-        assert_eq!(app.clone().oneshot(req()).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            app.clone().oneshot(req()).await.unwrap().status(),
+            StatusCode::OK
+        );
         let live = Request::get("/healthz").body(Body::empty()).unwrap();
         assert_eq!(app.oneshot(live).await.unwrap().status(), StatusCode::OK);
     }

@@ -11,7 +11,7 @@ mod metrics;
 mod request_id;
 mod serve;
 
-pub use health::{health_router, Readiness};
-pub use metrics::{metrics_router, Metrics};
-pub use request_id::{request_id_layer, RequestId};
-pub use serve::{check_plain_http_allowed, serve, ListenError};
+pub use health::{Readiness, health_router};
+pub use metrics::{Metrics, metrics_router};
+pub use request_id::{RequestId, request_id_layer};
+pub use serve::{ListenError, check_plain_http_allowed, serve};

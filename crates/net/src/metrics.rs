@@ -32,12 +32,17 @@ impl Metrics {
 
 /// Routes `GET /metrics`.
 pub fn metrics_router(metrics: Metrics) -> Router {
-    Router::new().route("/metrics", get(render)).with_state(metrics)
+    Router::new()
+        .route("/metrics", get(render))
+        .with_state(metrics)
 }
 
 async fn render(State(m): State<Metrics>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         m.render(),
     )
 }

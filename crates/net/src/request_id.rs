@@ -28,7 +28,10 @@ pub fn request_id_layer()
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id().into());
-    let generator = Arc::new(Generator { prefix: h.finish() & 0xffff_ffff, counter: AtomicU64::new(0) });
+    let generator = Arc::new(Generator {
+        prefix: h.finish() & 0xffff_ffff,
+        counter: AtomicU64::new(0),
+    });
     move |mut req: Request, next: Next| {
         let generator = Arc::clone(&generator);
         Box::pin(async move {
@@ -39,7 +42,9 @@ pub fn request_id_layer()
                 .filter(|v| {
                     !v.is_empty()
                         && v.len() <= 64
-                        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                        && v.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+                        })
                 })
                 .map(Arc::<str>::from);
             let id = incoming.unwrap_or_else(|| {

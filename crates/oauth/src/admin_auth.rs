@@ -25,7 +25,9 @@ impl AdminTokens {
         let d = secret::digest(token);
         let digests = self.0.load();
         // Compare against every digest without early exit.
-        digests.iter().fold(false, |ok, known| secret::digest_eq(&d, known) | ok)
+        digests
+            .iter()
+            .fold(false, |ok, known| secret::digest_eq(&d, known) | ok)
     }
 
     /// Whether an `Authorization: Bearer …` header value carries a valid admin token.
@@ -37,7 +39,10 @@ impl AdminTokens {
 /// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive).
 pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, rest) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

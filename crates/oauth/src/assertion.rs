@@ -106,19 +106,27 @@ pub async fn verify(
     let cfg = &state.config;
     let leeway = i64::try_from(cfg.leeway.as_secs()).unwrap_or(60);
     let id = entry.client.id.as_str();
-    if c.get("iss").and_then(Value::as_str) != Some(id) || c.get("sub").and_then(Value::as_str) != Some(id) {
+    if c.get("iss").and_then(Value::as_str) != Some(id)
+        || c.get("sub").and_then(Value::as_str) != Some(id)
+    {
         return Err(AssertionError::Claim("iss/sub"));
     }
     let audiences = cfg.assertion_audiences();
     let aud_ok = match c.get("aud") {
         Some(Value::String(a)) => audiences.contains(a),
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| audiences.iter().any(|x| x == a)),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.iter().any(|x| x == a)),
         _ => false,
     };
     if !aud_ok {
         return Err(AssertionError::Audience);
     }
-    let exp = c.get("exp").and_then(Value::as_i64).ok_or(AssertionError::Claim("exp"))?;
+    let exp = c
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(AssertionError::Claim("exp"))?;
     if exp <= now.0 {
         return Err(AssertionError::Expired);
     }
@@ -139,7 +147,10 @@ pub async fn verify(
     if exp - iat.unwrap_or(now.0) > max_life {
         return Err(AssertionError::LifetimeTooLong);
     }
-    let jti = c.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= MAX_JTI_BYTES);
+    let jti = c
+        .get("jti")
+        .and_then(Value::as_str)
+        .filter(|j| !j.is_empty() && j.len() <= MAX_JTI_BYTES);
     let jti = jti.ok_or(AssertionError::Claim("jti"))?;
     if !state.replay.check_and_insert(id, jti, UnixTime(exp), now) {
         return Err(AssertionError::Replayed);
@@ -170,11 +181,21 @@ impl JwksFetcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { http, ttl: Duration::from_secs(300), min_refresh: Duration::from_secs(30), cache: Mutex::new(HashMap::new()) }
+        Self {
+            http,
+            ttl: Duration::from_secs(300),
+            min_refresh: Duration::from_secs(30),
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The JWKS at `uri`, from cache unless stale (or `refresh` and the copy is old enough).
-    pub async fn get(&self, uri: &str, refresh: bool, now: UnixTime) -> Result<Arc<Value>, AssertionError> {
+    pub async fn get(
+        &self,
+        uri: &str,
+        refresh: bool,
+        now: UnixTime,
+    ) -> Result<Arc<Value>, AssertionError> {
         let cached = self.cache.lock().get(uri).cloned();
         if let Some((jwks, at)) = &cached {
             let age = now.since(*at);
@@ -186,7 +207,9 @@ impl JwksFetcher {
         match self.fetch(uri).await {
             Ok(jwks) => {
                 let jwks = Arc::new(jwks);
-                self.cache.lock().insert(uri.to_owned(), (Arc::clone(&jwks), now));
+                self.cache
+                    .lock()
+                    .insert(uri.to_owned(), (Arc::clone(&jwks), now));
                 Ok(jwks)
             }
             // Keep using a cached copy while the client's JWKS host is unreachable.
@@ -195,19 +218,35 @@ impl JwksFetcher {
     }
 
     async fn fetch(&self, uri: &str) -> Result<Value, AssertionError> {
-        let resp = self.http.get(uri).send().await.map_err(|e| AssertionError::NoKeys(e.to_string()))?;
+        let resp = self
+            .http
+            .get(uri)
+            .send()
+            .await
+            .map_err(|e| AssertionError::NoKeys(e.to_string()))?;
         if !resp.status().is_success() {
-            return Err(AssertionError::NoKeys(format!("jwks_uri answered {}", resp.status())));
+            return Err(AssertionError::NoKeys(format!(
+                "jwks_uri answered {}",
+                resp.status()
+            )));
         }
-        if resp.content_length().is_some_and(|l| l > MAX_JWKS_BYTES as u64) {
+        if resp
+            .content_length()
+            .is_some_and(|l| l > MAX_JWKS_BYTES as u64)
+        {
             return Err(AssertionError::NoKeys("jwks_uri document too large".into()));
         }
-        let body = resp.bytes().await.map_err(|e| AssertionError::NoKeys(e.to_string()))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| AssertionError::NoKeys(e.to_string()))?;
         if body.len() > MAX_JWKS_BYTES {
             return Err(AssertionError::NoKeys("jwks_uri document too large".into()));
         }
-        let jwks: Value = serde_json::from_slice(&body).map_err(|e| AssertionError::NoKeys(e.to_string()))?;
-        gatehouse_keys::check_public_jwks(&jwks).map_err(|e| AssertionError::NoKeys(e.to_string()))?;
+        let jwks: Value =
+            serde_json::from_slice(&body).map_err(|e| AssertionError::NoKeys(e.to_string()))?;
+        gatehouse_keys::check_public_jwks(&jwks)
+            .map_err(|e| AssertionError::NoKeys(e.to_string()))?;
         Ok(jwks)
     }
 }

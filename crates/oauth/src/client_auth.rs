@@ -54,7 +54,10 @@ pub async fn authenticate(
 ) -> Result<Authenticated, OAuthError> {
     let now = state.now();
     let basic_used = headers.contains_key(header::AUTHORIZATION);
-    let fail = |d: &'static str| OAuthError::InvalidClient { basic: basic_used, description: d };
+    let fail = |d: &'static str| OAuthError::InvalidClient {
+        basic: basic_used,
+        description: d,
+    };
 
     if let Some(ip) = peer {
         if let Some(retry_after) = state.lockout.locked_for(&LockoutKey::Peer(ip), now) {
@@ -69,8 +72,9 @@ pub async fn authenticate(
     });
     let claimed_id = match &credential {
         Credential::Basic { id, .. } | Credential::Post { id, .. } => id.clone(),
-        Credential::Assertion { assertion } => assertion::claimed_client_id(assertion)
-            .ok_or(fail("client assertion must carry iss and sub equal to the client id"))?,
+        Credential::Assertion { assertion } => assertion::claimed_client_id(assertion).ok_or(
+            fail("client assertion must carry iss and sub equal to the client id"),
+        )?,
     };
     if form.get("client_id").is_some_and(|id| id != claimed_id) {
         return Err(fail("client_id does not match the client credentials"));
@@ -91,7 +95,9 @@ pub async fn authenticate(
     }
     let method = info.method.unwrap_or_default();
     let verdict = if entry.client.auth_method != method {
-        Err(fail("client is not registered for this authentication method"))
+        Err(fail(
+            "client is not registered for this authentication method",
+        ))
     } else {
         match &credential {
             Credential::Basic { secret, .. } | Credential::Post { secret, .. } => {
@@ -119,16 +125,27 @@ pub async fn authenticate(
     }
 }
 
-fn presented_credential(headers: &HeaderMap, form: &Form, basic_used: bool) -> Result<Credential, OAuthError> {
+fn presented_credential(
+    headers: &HeaderMap,
+    form: &Form,
+    basic_used: bool,
+) -> Result<Credential, OAuthError> {
     let post = form.get("client_secret");
     let assertion = form.get("client_assertion");
     let assertion_type = form.get("client_assertion_type");
-    let count = usize::from(basic_used) + usize::from(post.is_some()) + usize::from(assertion.is_some() || assertion_type.is_some());
+    let count = usize::from(basic_used)
+        + usize::from(post.is_some())
+        + usize::from(assertion.is_some() || assertion_type.is_some());
     if count > 1 {
-        return Err(OAuthError::invalid_request("use exactly one client authentication method"));
+        return Err(OAuthError::invalid_request(
+            "use exactly one client authentication method",
+        ));
     }
     if basic_used {
-        let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let (id, secret) = parse_basic(value).ok_or(OAuthError::InvalidClient {
             basic: true,
             description: "malformed or unsupported Authorization header (expected Basic)",
@@ -140,7 +157,10 @@ fn presented_credential(headers: &HeaderMap, form: &Form, basic_used: bool) -> R
             basic: false,
             description: "client_secret requires client_id",
         })?;
-        return Ok(Credential::Post { id: id.to_owned(), secret: secret.to_owned() });
+        return Ok(Credential::Post {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        });
     }
     if assertion.is_some() || assertion_type.is_some() {
         if assertion_type != Some(JWT_BEARER_ASSERTION) {
@@ -153,9 +173,14 @@ fn presented_credential(headers: &HeaderMap, form: &Form, basic_used: bool) -> R
             basic: false,
             description: "client_assertion is missing",
         })?;
-        return Ok(Credential::Assertion { assertion: assertion.to_owned() });
+        return Ok(Credential::Assertion {
+            assertion: assertion.to_owned(),
+        });
     }
-    Err(OAuthError::InvalidClient { basic: false, description: "client authentication required" })
+    Err(OAuthError::InvalidClient {
+        basic: false,
+        description: "client authentication required",
+    })
 }
 
 /// Parses `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
@@ -164,7 +189,9 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;
     let id = crate::form::decode(id.as_bytes()).ok()?;
@@ -187,7 +214,10 @@ mod tests {
 
     #[test]
     fn basic_credentials_are_form_decoded() {
-        let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("app%3A1:s%2Bx+y"));
+        let v = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("app%3A1:s%2Bx+y")
+        );
         assert_eq!(parse_basic(&v), Some(("app:1".into(), "s+x y".into())));
     }
 
@@ -195,7 +225,10 @@ mod tests {
     fn malformed_basic_is_rejected() {
         assert_eq!(parse_basic("Basic !!!"), None);
         assert_eq!(parse_basic("Bearer abc"), None);
-        let no_colon = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("abc"));
+        let no_colon = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("abc")
+        );
         assert_eq!(parse_basic(&no_colon), None);
     }
 }

@@ -35,7 +35,11 @@ pub struct LockoutConfig {
 
 impl Default for LockoutConfig {
     fn default() -> Self {
-        Self { max_failures: 10, window: Duration::from_secs(300), duration: Duration::from_secs(300) }
+        Self {
+            max_failures: 10,
+            window: Duration::from_secs(300),
+            duration: Duration::from_secs(300),
+        }
     }
 }
 

@@ -99,14 +99,20 @@ impl OAuthError {
             Self::ServerError => Some(format!("internal error; request id {request_id}")),
             _ => self.description(),
         };
-        let body = OAuthErrorBody { error: self.code(), error_description: description };
+        let body = OAuthErrorBody {
+            error: self.code(),
+            error_description: description,
+        };
         let mut resp = (self.status(), axum::Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         match self {
             Self::InvalidClient { basic: true, .. } => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\""));
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"gatehouse\""),
+                );
             }
             Self::TooManyAttempts { retry_after } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
@@ -130,9 +136,18 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_client_with_basic_is_401_with_www_authenticate() {
-        let r = OAuthError::InvalidClient { basic: true, description: "bad" }.to_response("r1");
+        let r = OAuthError::InvalidClient {
+            basic: true,
+            description: "bad",
+        }
+        .to_response("r1");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Basic"));
+        assert!(
+            r.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic")
+        );
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(body_json(r).await["error"], "invalid_client");
     }

@@ -47,7 +47,10 @@ impl Form {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match part.iter().position(|&b| b == b'=') {
-                Some(i) => (part.get(..i).unwrap_or_default(), part.get(i + 1..).unwrap_or_default()),
+                Some(i) => (
+                    part.get(..i).unwrap_or_default(),
+                    part.get(i + 1..).unwrap_or_default(),
+                ),
                 None => (part, &[][..]),
             };
             let name = decode(name)?;
@@ -71,12 +74,18 @@ impl Form {
 
     /// The value of a single-valued parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a parameter that may repeat.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -92,7 +101,11 @@ pub(crate) fn decode(raw: &[u8]) -> Result<String, OAuthError> {
                 let lo = raw.get(i + 2).and_then(|c| hex(*c));
                 match (hi, lo) {
                     (Some(h), Some(l)) => out.push(h << 4 | l),
-                    _ => return Err(OAuthError::invalid_request("malformed percent-encoding in form body")),
+                    _ => {
+                        return Err(OAuthError::invalid_request(
+                            "malformed percent-encoding in form body",
+                        ));
+                    }
                 }
                 i += 2;
             }
@@ -114,7 +127,10 @@ fn hex(c: u8) -> Option<u8> {
 
 /// A parameter name safe to echo in an error description.
 fn printable(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_graphic()).take(64).collect()
+    name.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,13 +147,19 @@ mod tests {
     #[test]
     fn repeated_parameter_is_invalid_request() {
         let e = Form::parse(b"scope=a&scope=b").unwrap_err();
-        assert_eq!(e, OAuthError::InvalidRequest("parameter 'scope' is repeated".into()));
+        assert_eq!(
+            e,
+            OAuthError::InvalidRequest("parameter 'scope' is repeated".into())
+        );
     }
 
     #[test]
     fn resource_may_repeat() {
         let f = Form::parse(b"resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb").unwrap();
-        assert_eq!(f.get_all("resource").collect::<Vec<_>>(), ["https://a", "https://b"]);
+        assert_eq!(
+            f.get_all("resource").collect::<Vec<_>>(),
+            ["https://a", "https://b"]
+        );
     }
 
     #[test]
@@ -169,7 +191,12 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("content-type", "application/json".parse().unwrap());
         assert!(Form::from_request(&h, b"a=b").is_err());
-        h.insert("content-type", "application/x-www-form-urlencoded; charset=UTF-8".parse().unwrap());
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8"
+                .parse()
+                .unwrap(),
+        );
         assert!(Form::from_request(&h, b"a=b").is_ok());
     }
 }

@@ -36,9 +36,17 @@ pub struct Target {
 }
 
 /// Resolves audience and scopes against the client's approved subscriptions.
-pub fn resolve(params: &TokenParams<'_>, entry: &ClientEntry, catalog: &Catalog) -> Result<Target, OAuthError> {
+pub fn resolve(
+    params: &TokenParams<'_>,
+    entry: &ClientEntry,
+    catalog: &Catalog,
+) -> Result<Target, OAuthError> {
     let granted = |api: &ApiId| {
-        entry.subscriptions.get(api).filter(|s| s.status == SubscriptionStatus::Approved).map(|s| &s.scopes)
+        entry
+            .subscriptions
+            .get(api)
+            .filter(|s| s.status == SubscriptionStatus::Approved)
+            .map(|s| &s.scopes)
     };
     let mut apis: Vec<Arc<Api>> = Vec::new();
     let add = |apis: &mut Vec<Arc<Api>>, api: &Arc<Api>| {
@@ -47,15 +55,21 @@ pub fn resolve(params: &TokenParams<'_>, entry: &ClientEntry, catalog: &Catalog)
         }
     };
     if params.audience.is_some() && !params.resources.is_empty() {
-        return Err(OAuthError::invalid_request("use either resource or audience, not both"));
+        return Err(OAuthError::invalid_request(
+            "use either resource or audience, not both",
+        ));
     }
     for r in params.resources.iter().copied().chain(params.audience) {
-        Audience::parse(r).map_err(|e| OAuthError::InvalidTarget(format!("resource {}: {e}", quote(r))))?;
+        Audience::parse(r)
+            .map_err(|e| OAuthError::InvalidTarget(format!("resource {}: {e}", quote(r))))?;
         let api = catalog
             .api_by_audience(r)
             .ok_or_else(|| OAuthError::InvalidTarget(format!("unknown resource {}", quote(r))))?;
         if granted(&api.id).is_none() {
-            return Err(OAuthError::InvalidTarget(format!("client has no grant for resource {}", quote(r))));
+            return Err(OAuthError::InvalidTarget(format!(
+                "client has no grant for resource {}",
+                quote(r)
+            )));
         }
         add(&mut apis, api);
     }
@@ -68,9 +82,17 @@ pub fn resolve(params: &TokenParams<'_>, entry: &ClientEntry, catalog: &Catalog)
                 let api = catalog
                     .api_by_audience(aud)
                     .or_else(|| catalog.api_by_audience(&format!("{aud}/")))
-                    .ok_or_else(|| OAuthError::InvalidScope(format!("unknown API in scope {}", quote(s.as_str()))))?;
+                    .ok_or_else(|| {
+                        OAuthError::InvalidScope(format!(
+                            "unknown API in scope {}",
+                            quote(s.as_str())
+                        ))
+                    })?;
                 if granted(&api.id).is_none() {
-                    return Err(OAuthError::InvalidScope(format!("scope {} is not granted", quote(s.as_str()))));
+                    return Err(OAuthError::InvalidScope(format!(
+                        "scope {} is not granted",
+                        quote(s.as_str())
+                    )));
                 }
                 add(&mut apis, api);
             }
@@ -87,13 +109,17 @@ pub fn resolve(params: &TokenParams<'_>, entry: &ClientEntry, catalog: &Catalog)
         }
     }
     if let Some(missing) = plain.difference(&all_granted).next() {
-        return Err(OAuthError::InvalidScope(format!("scope {} is not granted", quote(missing.as_str()))));
+        return Err(OAuthError::InvalidScope(format!(
+            "scope {} is not granted",
+            quote(missing.as_str())
+        )));
     }
     let scopes = if plain.is_empty() { all_granted } else { plain };
     if let Some(first) = apis.first() {
         if apis.iter().any(|a| a.alg != first.alg) {
             return Err(OAuthError::InvalidTarget(
-                "the requested resources use different signing algorithms; request them separately".into(),
+                "the requested resources use different signing algorithms; request them separately"
+                    .into(),
             ));
         }
     }
@@ -101,7 +127,11 @@ pub fn resolve(params: &TokenParams<'_>, entry: &ClientEntry, catalog: &Catalog)
 }
 
 /// With no resource: the client's only grant, or the one API whose grant covers the scopes.
-fn infer_apis(plain: &ScopeSet, entry: &ClientEntry, catalog: &Catalog) -> Result<Vec<Arc<Api>>, OAuthError> {
+fn infer_apis(
+    plain: &ScopeSet,
+    entry: &ClientEntry,
+    catalog: &Catalog,
+) -> Result<Vec<Arc<Api>>, OAuthError> {
     let grants: Vec<(&Arc<Api>, &ScopeSet)> = entry
         .subscriptions
         .values()
@@ -109,17 +139,24 @@ fn infer_apis(plain: &ScopeSet, entry: &ClientEntry, catalog: &Catalog) -> Resul
         .filter_map(|s| catalog.api(s.api_id.as_str()).map(|api| (api, &s.scopes)))
         .collect();
     match grants.as_slice() {
-        [] => Err(OAuthError::invalid_request("client has no grants; ask an administrator to grant it access to an API")),
+        [] => Err(OAuthError::invalid_request(
+            "client has no grants; ask an administrator to grant it access to an API",
+        )),
         [(api, _)] => Ok(vec![Arc::clone(api)]),
         _ if plain.is_empty() => Err(OAuthError::InvalidRequest(Cow::Owned(format!(
             "client has grants on {} APIs; pass resource=<audience> to choose one",
             grants.len()
         )))),
         _ => {
-            let covering: Vec<_> = grants.iter().filter(|(_, g)| g.is_superset(plain)).collect();
+            let covering: Vec<_> = grants
+                .iter()
+                .filter(|(_, g)| g.is_superset(plain))
+                .collect();
             match covering.as_slice() {
                 [(api, _)] => Ok(vec![Arc::clone(api)]),
-                [] => Err(OAuthError::InvalidScope("requested scopes are not granted on any single API".into())),
+                [] => Err(OAuthError::InvalidScope(
+                    "requested scopes are not granted on any single API".into(),
+                )),
                 _ => Err(OAuthError::invalid_request(
                     "requested scopes are granted on several APIs; pass resource=<audience> to choose one",
                 )),
@@ -165,10 +202,19 @@ pub fn mint(
         tracing::error!(alg = %first.alg, "no active signing key");
         OAuthError::ServerError
     })?;
-    let ttl = target.apis.iter().map(|a| a.token_ttl_secs).min().unwrap_or(first.token_ttl_secs);
+    let ttl = target
+        .apis
+        .iter()
+        .map(|a| a.token_ttl_secs)
+        .min()
+        .unwrap_or(first.token_ttl_secs);
     // A client whose tokens were revoked this second gets tokens dated at the cutoff, which is
-    // at most one second ahead (see `revoke-tokens`).
-    let iat = entry.client.tokens_not_before.map_or(now.0, |nb| nb.0.max(now.0));
+    // at most one second ahead (see `revoke-tokens`). `nbf` stays `now`: the token is usable at
+    // once, not only from the next second on.
+    let iat = entry
+        .client
+        .tokens_not_before
+        .map_or(now.0, |nb| nb.0.max(now.0));
     let exp = iat.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
     let custom = custom_claims(target, entry);
     let scope = target.scopes.to_space_separated();
@@ -177,13 +223,29 @@ pub fn mint(
         many => AudClaim::Many(many.iter().map(|a| a.audience.as_str()).collect()),
     };
     let id = entry.client.id.as_str();
-    let claims = AccessClaims { iss: issuer, sub: id, aud, client_id: id, scope: &scope, iat, nbf: iat, exp, jti, custom: &custom };
+    let claims = AccessClaims {
+        iss: issuer,
+        sub: id,
+        aud,
+        client_id: id,
+        scope: &scope,
+        iat,
+        nbf: now.0,
+        exp,
+        jti,
+        custom: &custom,
+    };
     let json = serde_json::to_vec(&claims).map_err(|_| OAuthError::ServerError)?;
     let access_token = key.sign_jwt("at+jwt", &json).map_err(|e| {
         tracing::error!(error = %e, "signing failed");
         OAuthError::ServerError
     })?;
-    Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope })
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ttl,
+        scope,
+    })
 }
 
 /// API static claims, then copied application metadata, then the application's own claims.

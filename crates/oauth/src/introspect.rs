@@ -9,8 +9,8 @@ use gatehouse_proto::IntrospectionResponse;
 use gatehouse_store::Catalog;
 use serde_json::Value;
 
-use crate::verify::{AccessToken, verify_access_token};
 use crate::OAuthState;
+use crate::verify::{AccessToken, verify_access_token};
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,13 @@ pub enum Introspector<'a> {
 }
 
 /// The RFC 7662 answer for `token` as seen by `who`.
-pub fn introspect(state: &OAuthState, catalog: &Catalog, who: Introspector<'_>, token: &str, now: UnixTime) -> IntrospectionResponse {
+pub fn introspect(
+    state: &OAuthState,
+    catalog: &Catalog,
+    who: Introspector<'_>,
+    token: &str,
+    now: UnixTime,
+) -> IntrospectionResponse {
     let ring = state.keys.ring();
     let Ok(t) = verify_access_token(token, &ring, catalog, &state.config.issuer, now) else {
         return IntrospectionResponse::default();

@@ -96,7 +96,9 @@ impl KeyService {
                 .find(|r| &r.kid == kid)
                 .ok_or_else(|| KeyServiceError::UnknownKey(kid.to_string()))?;
             if rec.state != KeyState::Revoked {
-                self.store.transition_key(kid, rec.state, KeyState::Revoked, now, Some(now)).await?;
+                self.store
+                    .transition_key(kid, rec.state, KeyState::Revoked, now, Some(now))
+                    .await?;
             }
         }
         self.reconcile(algs).await
@@ -112,14 +114,24 @@ impl KeyService {
                     tracing::info!(kid = %record.kid, %alg, state = state.as_str(), "signing key created");
                 }
                 KeyAction::Activate { kid } => {
-                    if self.store.transition_key(&kid, KeyState::Next, KeyState::Active, now, None).await? {
+                    if self
+                        .store
+                        .transition_key(&kid, KeyState::Next, KeyState::Active, now, None)
+                        .await?
+                    {
                         tracing::info!(%kid, "signing key activated");
                     }
                 }
                 KeyAction::Retire { kid, publish_until } => {
                     if self
                         .store
-                        .transition_key(&kid, KeyState::Active, KeyState::Retired, now, Some(publish_until))
+                        .transition_key(
+                            &kid,
+                            KeyState::Active,
+                            KeyState::Retired,
+                            now,
+                            Some(publish_until),
+                        )
                         .await?
                     {
                         tracing::info!(%kid, %publish_until, "signing key retired");

@@ -40,7 +40,11 @@ pub struct Lockout {
 impl Lockout {
     /// Empty counters.
     pub fn new(config: LockoutConfig) -> Self {
-        Self { config, entries: Mutex::new(HashMap::new()), len: AtomicUsize::new(0) }
+        Self {
+            config,
+            entries: Mutex::new(HashMap::new()),
+            len: AtomicUsize::new(0),
+        }
     }
 
     /// Seconds until `key` may try again, if it is locked out at `now`.
@@ -64,9 +68,17 @@ impl Lockout {
                 entries.clear();
             }
         }
-        let e = entries.entry(key).or_insert(Entry { window_start: now.0, failures: 0, locked_until: 0 });
+        let e = entries.entry(key).or_insert(Entry {
+            window_start: now.0,
+            failures: 0,
+            locked_until: 0,
+        });
         if now.0 - e.window_start >= window {
-            *e = Entry { window_start: now.0, failures: 0, locked_until: e.locked_until };
+            *e = Entry {
+                window_start: now.0,
+                failures: 0,
+                locked_until: e.locked_until,
+            };
         }
         e.failures = e.failures.saturating_add(1);
         let triggered = if e.failures >= self.config.max_failures && e.locked_until <= now.0 {
@@ -102,7 +114,10 @@ mod tests {
         assert_eq!(l.record_failure(k.clone(), UnixTime(102)), Some(120));
         assert_eq!(l.locked_for(&k, UnixTime(103)), Some(119));
         assert_eq!(l.locked_for(&k, UnixTime(222)), None);
-        assert_eq!(l.locked_for(&LockoutKey::Client("c2".into()), UnixTime(103)), None);
+        assert_eq!(
+            l.locked_for(&LockoutKey::Client("c2".into()), UnixTime(103)),
+            None
+        );
     }
 
     #[test]

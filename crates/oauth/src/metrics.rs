@@ -50,12 +50,20 @@ impl Default for OAuthMetrics {
 impl OAuthMetrics {
     /// Registers the families.
     pub fn register(&self, registry: &mut Registry) {
-        registry.register("oauth_token_requests", "Token requests by client, auth method and result", self.grants.clone());
+        registry.register(
+            "oauth_token_requests",
+            "Token requests by client, auth method and result",
+            self.grants.clone(),
+        );
         registry.register(
             "oauth_token_request_duration_seconds",
             "Time to answer a token request",
             self.token_latency.clone(),
         );
-        registry.register("oauth_endpoint_requests", "Introspection and revocation requests", self.endpoints.clone());
+        registry.register(
+            "oauth_endpoint_requests",
+            "Introspection and revocation requests",
+            self.endpoints.clone(),
+        );
     }
 }

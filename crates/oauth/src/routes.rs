@@ -41,7 +41,8 @@ pub fn router(state: Arc<OAuthState>) -> Router {
 
 /// A wrong method on an OAuth endpoint still answers in the protocol's JSON.
 async fn method_not_allowed() -> Response {
-    let mut resp = OAuthError::invalid_request("method not allowed on this endpoint").to_response("");
+    let mut resp =
+        OAuthError::invalid_request("method not allowed on this endpoint").to_response("");
     *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     resp
 }
@@ -56,13 +57,25 @@ struct OAuthRequest {
 
 async fn read_request(req: Request) -> OAuthRequest {
     let (parts, body) = req.into_parts();
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.to_string()).unwrap_or_default();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .map(|r| r.0.to_string())
+        .unwrap_or_default();
     let form = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
         Ok(bytes) => Form::from_request(&parts.headers, &bytes),
         Err(_) => Err(OAuthError::invalid_request("request body exceeds 64 KiB")),
     };
-    OAuthRequest { headers: parts.headers, form, peer, request_id }
+    OAuthRequest {
+        headers: parts.headers,
+        form,
+        peer,
+        request_id,
+    }
 }
 
 fn no_store(mut resp: Response) -> Response {
@@ -73,13 +86,19 @@ fn no_store(mut resp: Response) -> Response {
 }
 
 async fn token(State(state): State<Arc<OAuthState>>, req: Request) -> Response {
-    #[expect(clippy::disallowed_methods, reason = "latency metric measures real elapsed time")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "latency metric measures real elapsed time"
+    )]
     let started = std::time::Instant::now();
     let r = read_request(req).await;
     let mut info = AttemptInfo::default();
     let result = issue_token(&state, &r, &mut info).await;
     let labels = GrantLabels {
-        client: info.client.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string),
+        client: info
+            .client
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), ToString::to_string),
         method: info.method.map_or("none", AuthMethod::as_str),
         result: match &result {
             Ok(_) => "ok",
@@ -96,7 +115,10 @@ async fn token(State(state): State<Arc<OAuthState>>, req: Request) -> Response {
             e.to_response(&r.request_id)
         }
     };
-    state.metrics.token_latency.observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .token_latency
+        .observe(started.elapsed().as_secs_f64());
     resp
 }
 
@@ -113,10 +135,21 @@ async fn issue_token(
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     }
     let client = authenticate(state, &catalog, &r.headers, form, r.peer, info).await?;
-    let params = TokenParams { resources: form.get_all("resource").collect(), audience: form.get("audience"), scope: form.get("scope") };
+    let params = TokenParams {
+        resources: form.get_all("resource").collect(),
+        audience: form.get("audience"),
+        scope: form.get("scope"),
+    };
     let target = grant::resolve(&params, &client.entry, &catalog)?;
     let jti = secret::random_base62(22);
-    grant::mint(&target, &client.entry, &state.keys.ring(), &state.config.issuer, state.now(), &jti)
+    grant::mint(
+        &target,
+        &client.entry,
+        &state.keys.ring(),
+        &state.config.issuer,
+        state.now(),
+        &jti,
+    )
 }
 
 async fn introspect_endpoint(State(state): State<Arc<OAuthState>>, req: Request) -> Response {
@@ -129,17 +162,39 @@ async fn introspect_endpoint(State(state): State<Arc<OAuthState>>, req: Request)
     }
 }
 
-async fn introspect_inner(state: &OAuthState, r: &OAuthRequest) -> Result<gatehouse_proto::IntrospectionResponse, OAuthError> {
+async fn introspect_inner(
+    state: &OAuthState,
+    r: &OAuthRequest,
+) -> Result<gatehouse_proto::IntrospectionResponse, OAuthError> {
     let form = r.form.as_ref().map_err(Clone::clone)?;
     let catalog = state.catalog.get();
-    let token = form.get("token").ok_or(OAuthError::invalid_request("token is required"))?;
+    let token = form
+        .get("token")
+        .ok_or(OAuthError::invalid_request("token is required"))?;
     let now = state.now();
-    let bearer = r.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let bearer = r
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if bearer.is_some_and(|v| state.admin_tokens.verify_bearer_header(v)) {
         return Ok(introspect(state, &catalog, Introspector::Admin, token, now));
     }
-    let client = authenticate(state, &catalog, &r.headers, form, r.peer, &mut AttemptInfo::default()).await?;
-    Ok(introspect(state, &catalog, Introspector::Client(client.entry.client.id.as_str()), token, now))
+    let client = authenticate(
+        state,
+        &catalog,
+        &r.headers,
+        form,
+        r.peer,
+        &mut AttemptInfo::default(),
+    )
+    .await?;
+    Ok(introspect(
+        state,
+        &catalog,
+        Introspector::Client(client.entry.client.id.as_str()),
+        token,
+        now,
+    ))
 }
 
 async fn revoke(State(state): State<Arc<OAuthState>>, req: Request) -> Response {
@@ -162,19 +217,37 @@ async fn revoke(State(state): State<Arc<OAuthState>>, req: Request) -> Response 
 async fn revoke_inner(state: &OAuthState, r: &OAuthRequest) -> Result<(), OAuthError> {
     let form = r.form.as_ref().map_err(Clone::clone)?;
     let catalog = state.catalog.get();
-    let token = form.get("token").ok_or(OAuthError::invalid_request("token is required"))?;
+    let token = form
+        .get("token")
+        .ok_or(OAuthError::invalid_request("token is required"))?;
     if let Some(hint) = form.get("token_type_hint") {
         if hint != "access_token" && hint != "refresh_token" {
             return Err(OAuthError::UnsupportedTokenType);
         }
     }
-    let client = authenticate(state, &catalog, &r.headers, form, r.peer, &mut AttemptInfo::default()).await?;
+    let client = authenticate(
+        state,
+        &catalog,
+        &r.headers,
+        form,
+        r.peer,
+        &mut AttemptInfo::default(),
+    )
+    .await?;
     let now = state.now();
-    let Ok(t) = verify_access_token(token, &state.keys.ring(), &catalog, &state.config.issuer, now) else {
+    let Ok(t) = verify_access_token(
+        token,
+        &state.keys.ring(),
+        &catalog,
+        &state.config.issuer,
+        now,
+    ) else {
         return Ok(());
     };
     if t.client_id != client.entry.client.id.as_str() {
-        return Err(OAuthError::UnauthorizedClient("the token was not issued to this client"));
+        return Err(OAuthError::UnauthorizedClient(
+            "the token was not issued to this client",
+        ));
     }
     let revoked = gatehouse_core::RevokedToken {
         jti: t.jti.clone(),
@@ -199,21 +272,35 @@ fn endpoint_metric<T>(state: &OAuthState, endpoint: &'static str, result: &Resul
         Ok(_) => "ok",
         Err(e) => e.code().as_str(),
     };
-    state.metrics.endpoints.get_or_create(&EndpointLabels { endpoint, result }).inc();
+    state
+        .metrics
+        .endpoints
+        .get_or_create(&EndpointLabels { endpoint, result })
+        .inc();
 }
 
 async fn metadata(State(state): State<Arc<OAuthState>>) -> Response {
     let i = &state.config.issuer;
     let catalog = state.catalog.get();
-    let mut scopes: Vec<String> = catalog.apis().flat_map(|a| a.scopes.iter().map(|s| s.to_string())).collect();
+    let mut scopes: Vec<String> = catalog
+        .apis()
+        .flat_map(|a| a.scopes.iter().map(|s| s.to_string()))
+        .collect();
     scopes.sort();
     scopes.dedup();
-    let methods: Vec<String> = [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::PrivateKeyJwt]
-        .iter()
-        .map(|m| m.as_str().to_owned())
-        .collect();
-    let assertion_algs: Vec<String> =
-        ["ES256", "ES384", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"].map(String::from).to_vec();
+    let methods: Vec<String> = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+    ]
+    .iter()
+    .map(|m| m.as_str().to_owned())
+    .collect();
+    let assertion_algs: Vec<String> = [
+        "ES256", "ES384", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+    ]
+    .map(String::from)
+    .to_vec();
     let body = AuthorizationServerMetadata {
         issuer: i.clone(),
         token_endpoint: format!("{i}/oauth2/token"),
@@ -229,10 +316,16 @@ async fn metadata(State(state): State<Arc<OAuthState>>) -> Response {
         revocation_endpoint_auth_methods_supported: methods,
         revocation_endpoint_auth_signing_alg_values_supported: assertion_algs,
         scopes_supported: scopes,
-        access_token_signing_alg_values_supported: Alg::ALL.iter().map(|a| a.as_str().to_owned()).collect(),
+        access_token_signing_alg_values_supported: Alg::ALL
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
     };
     let mut resp = axum::Json(body).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     resp
 }
 
@@ -241,7 +334,10 @@ async fn jwks(State(state): State<Arc<OAuthState>>) -> Response {
     let max_age = state.config.jwks_max_age.as_secs();
     let mut resp = Response::new(Body::from(ring.jwks_bytes().to_vec()));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwk-set+json"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         h.insert(header::CACHE_CONTROL, v);
     }

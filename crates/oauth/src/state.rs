@@ -46,6 +46,8 @@ impl OAuthState {
 
     /// Reloads the catalog after a change.
     pub async fn reload_catalog(&self) -> Result<(), StoreError> {
-        self.catalog.reload(self.store.as_ref(), self.clock.now()).await
+        self.catalog
+            .reload(self.store.as_ref(), self.clock.now())
+            .await
     }
 }

@@ -86,7 +86,11 @@ pub fn verify_access_token(
     if c.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(TokenError::Issuer);
     }
-    let int = |name: &'static str| c.get(name).and_then(Value::as_i64).ok_or(TokenError::Claim(name));
+    let int = |name: &'static str| {
+        c.get(name)
+            .and_then(Value::as_i64)
+            .ok_or(TokenError::Claim(name))
+    };
     let exp = int("exp")?;
     let iat = int("iat")?;
     if exp <= now.0 {
@@ -98,7 +102,10 @@ pub fn verify_access_token(
         }
     }
     let text = |name: &'static str| {
-        c.get(name).and_then(Value::as_str).map(str::to_owned).ok_or(TokenError::Claim(name))
+        c.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(TokenError::Claim(name))
     };
     let client_id = text("client_id")?;
     let jti = text("jti")?;
@@ -109,5 +116,11 @@ pub fn verify_access_token(
     if client.client.tokens_not_before.is_some_and(|nb| iat < nb.0) {
         return Err(TokenError::Revoked);
     }
-    Ok(AccessToken { claims: c, client_id, jti, exp, iat })
+    Ok(AccessToken {
+        claims: c,
+        client_id,
+        jti,
+        exp,
+        iat,
+    })
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use gatehouse_core::{Api, Client, ClaimMap, Subscription};
+pub use gatehouse_core::{Api, ClaimMap, Client, Subscription};
 
 /// `POST /admin/v1/apis`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

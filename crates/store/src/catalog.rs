@@ -44,7 +44,8 @@ impl Catalog {
     ) -> Self {
         let mut cat = Catalog::default();
         for api in apis {
-            cat.api_by_audience.insert(api.audience.as_str().to_owned(), api.id.clone());
+            cat.api_by_audience
+                .insert(api.audience.as_str().to_owned(), api.id.clone());
             cat.api_by_name.insert(api.name.clone(), api.id.clone());
             cat.apis.insert(api.id.clone(), Arc::new(api));
         }
@@ -52,7 +53,14 @@ impl Catalog {
             .into_iter()
             .map(|c| {
                 let id = c.id.clone();
-                (id, ClientEntry { client: c, secrets: Vec::new(), subscriptions: HashMap::new() })
+                (
+                    id,
+                    ClientEntry {
+                        client: c,
+                        secrets: Vec::new(),
+                        subscriptions: HashMap::new(),
+                    },
+                )
             })
             .collect();
         for s in secrets {
@@ -77,7 +85,13 @@ impl Catalog {
         let secrets = store.list_client_secrets().await?;
         let subs = store.list_subscriptions().await?;
         let revoked = store.list_revoked_tokens(now).await?;
-        Ok(Self::build(apis, clients, secrets, subs, revoked.into_iter().map(|r| (r.jti, r.expires_at))))
+        Ok(Self::build(
+            apis,
+            clients,
+            secrets,
+            subs,
+            revoked.into_iter().map(|r| (r.jti, r.expires_at)),
+        ))
     }
 
     /// A client by id.
@@ -92,7 +106,9 @@ impl Catalog {
 
     /// An API by audience URI (exact match).
     pub fn api_by_audience(&self, audience: &str) -> Option<&Arc<Api>> {
-        self.api_by_audience.get(audience).and_then(|id| self.apis.get(id))
+        self.api_by_audience
+            .get(audience)
+            .and_then(|id| self.apis.get(id))
     }
 
     /// An API by id, name or audience (what the CLI's `--api` accepts).
@@ -139,7 +155,10 @@ impl CatalogCache {
 
     /// Wraps an existing snapshot.
     pub fn from_catalog(catalog: Catalog) -> Self {
-        Self { current: ArcSwap::from_pointee(catalog), reload: tokio::sync::Mutex::new(()) }
+        Self {
+            current: ArcSwap::from_pointee(catalog),
+            reload: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The current snapshot (a pointer load; no lock).

@@ -4,7 +4,11 @@
 //! dir and reads the bound address from its first line of output; it is killed on drop. No
 //! fixed ports, no server started by hand.
 #![forbid(unsafe_code)]
-#![allow(clippy::expect_used, clippy::panic, reason = "test support: failing loudly is the point")]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: failing loudly is the point"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,7 +21,10 @@ pub use tempfile::TempDir;
 
 /// A temporary directory removed on drop.
 pub fn temp_dir() -> TempDir {
-    tempfile::Builder::new().prefix("gatehouse-test-").tempdir().expect("temp dir")
+    tempfile::Builder::new()
+        .prefix("gatehouse-test-")
+        .tempdir()
+        .expect("temp dir")
 }
 
 /// A running `gatehouse serve` child process.
@@ -46,10 +53,17 @@ impl Server {
     /// Spawns with a given data dir (kept after drop).
     pub fn spawn_in(bin: &Path, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(bin);
-        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(data_dir);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir);
         cmd.args(extra);
-        cmd.env_remove("GATEHOUSE_CONFIG").env_remove("GATEHOUSE_LISTEN").env_remove("GATEHOUSE_DATA_DIR");
-        cmd.env_remove("GATEHOUSE_DATABASE_URL").env_remove("GATEHOUSE_MASTER_KEY");
+        cmd.env_remove("GATEHOUSE_CONFIG")
+            .env_remove("GATEHOUSE_LISTEN")
+            .env_remove("GATEHOUSE_DATA_DIR");
+        cmd.env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_MASTER_KEY");
         cmd.env("GATEHOUSE_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
@@ -70,7 +84,9 @@ impl Server {
         let url = loop {
             match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => {
-                    let found = line.strip_prefix("gatehouse serving on ").map(str::to_owned);
+                    let found = line
+                        .strip_prefix("gatehouse serving on ")
+                        .map(str::to_owned);
                     banner.push(line);
                     if let Some(url) = found {
                         break url;
@@ -87,12 +103,21 @@ impl Server {
             banner.push(line);
         }
         std::thread::spawn(move || while rx.recv().is_ok() {});
-        Self { child, url, data_dir: data_dir.to_owned(), banner, _dir: None }
+        Self {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+            banner,
+            _dir: None,
+        }
     }
 
     /// The generated admin token.
     pub fn admin_token(&self) -> String {
-        std::fs::read_to_string(self.data_dir.join("admin-token")).expect("admin-token file").trim().to_owned()
+        std::fs::read_to_string(self.data_dir.join("admin-token"))
+            .expect("admin-token file")
+            .trim()
+            .to_owned()
     }
 
     /// The process id.
@@ -102,7 +127,10 @@ impl Server {
 
     /// Sends SIGTERM and waits for exit; returns whether it exited successfully.
     pub fn terminate(mut self) -> bool {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         for _ in 0..100 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.success();

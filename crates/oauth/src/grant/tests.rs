@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
 use gatehouse_core::{
-    Alg, Api, ApiId, Audience, AuthMethod, ClaimMap, Client, ClientId, ScopeSet, Subscription, SubscriptionId,
-    SubscriptionStatus, UnixTime,
+    Alg, Api, ApiId, Audience, AuthMethod, ClaimMap, Client, ClientId, ScopeSet, Subscription,
+    SubscriptionId, SubscriptionStatus, UnixTime,
 };
 use gatehouse_store::{Catalog, ClientEntry};
 
@@ -53,7 +53,12 @@ fn client(id: &str) -> Client {
 /// orders (read) and billing (pay) and, pending only, audit.
 fn fixture() -> (Catalog, std::sync::Arc<ClientEntry>) {
     let apis = vec![
-        api("orders", "https://orders.example", "orders:read orders:write", Alg::ES256),
+        api(
+            "orders",
+            "https://orders.example",
+            "orders:read orders:write",
+            Alg::ES256,
+        ),
         api("billing", "https://billing.example", "pay", Alg::ES256),
         api("audit", "https://audit.example", "audit:read", Alg::EdDSA),
         api("other", "https://other.example", "x", Alg::ES256),
@@ -69,7 +74,11 @@ fn fixture() -> (Catalog, std::sync::Arc<ClientEntry>) {
 }
 
 fn params<'a>(resources: &[&'a str], scope: Option<&'a str>) -> TokenParams<'a> {
-    TokenParams { resources: resources.to_vec(), audience: None, scope }
+    TokenParams {
+        resources: resources.to_vec(),
+        audience: None,
+        scope,
+    }
 }
 
 #[test]
@@ -91,7 +100,10 @@ fn unknown_resource_is_invalid_target() {
 fn resource_without_grant_is_invalid_target() {
     let (cat, c) = fixture();
     let e = resolve(&params(&["https://other.example"], None), &c, &cat).unwrap_err();
-    assert!(matches!(e, OAuthError::InvalidTarget(ref m) if m.contains("no grant")), "{e:?}");
+    assert!(
+        matches!(e, OAuthError::InvalidTarget(ref m) if m.contains("no grant")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -113,14 +125,24 @@ fn malformed_resource_is_invalid_target() {
 #[test]
 fn ungranted_scope_is_invalid_scope() {
     let (cat, c) = fixture();
-    let e = resolve(&params(&["https://orders.example"], Some("orders:write")), &c, &cat).unwrap_err();
+    let e = resolve(
+        &params(&["https://orders.example"], Some("orders:write")),
+        &c,
+        &cat,
+    )
+    .unwrap_err();
     assert!(matches!(e, OAuthError::InvalidScope(_)), "{e:?}");
 }
 
 #[test]
 fn two_resources_give_both_audiences_and_union_of_scopes() {
     let (cat, c) = fixture();
-    let t = resolve(&params(&["https://orders.example", "https://billing.example"], None), &c, &cat).unwrap();
+    let t = resolve(
+        &params(&["https://orders.example", "https://billing.example"], None),
+        &c,
+        &cat,
+    )
+    .unwrap();
     assert_eq!(t.apis.len(), 2);
     assert_eq!(t.scopes.to_space_separated(), "orders:read pay");
 }
@@ -128,7 +150,12 @@ fn two_resources_give_both_audiences_and_union_of_scopes() {
 #[test]
 fn dot_default_scope_selects_the_api_and_all_its_grants() {
     let (cat, c) = fixture();
-    let t = resolve(&params(&[], Some("https://billing.example/.default")), &c, &cat).unwrap();
+    let t = resolve(
+        &params(&[], Some("https://billing.example/.default")),
+        &c,
+        &cat,
+    )
+    .unwrap();
     assert_eq!(t.apis[0].id.as_str(), "billing");
     assert_eq!(t.scopes.to_space_separated(), "pay");
 }
@@ -136,7 +163,12 @@ fn dot_default_scope_selects_the_api_and_all_its_grants() {
 #[test]
 fn dot_default_for_ungranted_api_is_invalid_scope() {
     let (cat, c) = fixture();
-    let e = resolve(&params(&[], Some("https://other.example/.default")), &c, &cat).unwrap_err();
+    let e = resolve(
+        &params(&[], Some("https://other.example/.default")),
+        &c,
+        &cat,
+    )
+    .unwrap_err();
     assert!(matches!(e, OAuthError::InvalidScope(_)), "{e:?}");
 }
 
@@ -144,7 +176,10 @@ fn dot_default_for_ungranted_api_is_invalid_scope() {
 fn no_resource_and_several_grants_asks_for_a_resource() {
     let (cat, c) = fixture();
     let e = resolve(&params(&[], None), &c, &cat).unwrap_err();
-    assert!(matches!(e, OAuthError::InvalidRequest(ref m) if m.contains("resource")), "{e:?}");
+    assert!(
+        matches!(e, OAuthError::InvalidRequest(ref m) if m.contains("resource")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -157,14 +192,25 @@ fn no_resource_but_scope_picks_the_one_api_that_grants_it() {
 #[test]
 fn resource_and_audience_together_are_refused() {
     let (cat, c) = fixture();
-    let p = TokenParams { resources: vec!["https://orders.example"], audience: Some("https://orders.example"), scope: None };
-    assert!(matches!(resolve(&p, &c, &cat), Err(OAuthError::InvalidRequest(_))));
+    let p = TokenParams {
+        resources: vec!["https://orders.example"],
+        audience: Some("https://orders.example"),
+        scope: None,
+    };
+    assert!(matches!(
+        resolve(&p, &c, &cat),
+        Err(OAuthError::InvalidRequest(_))
+    ));
 }
 
 #[test]
 fn audience_parameter_works_like_resource() {
     let (cat, c) = fixture();
-    let p = TokenParams { resources: vec![], audience: Some("https://orders.example"), scope: None };
+    let p = TokenParams {
+        resources: vec![],
+        audience: Some("https://orders.example"),
+        scope: None,
+    };
     assert_eq!(resolve(&p, &c, &cat).unwrap().apis[0].id.as_str(), "orders");
 }
 
@@ -178,7 +224,10 @@ fn custom_claims_merge_api_metadata_and_client_claims_without_registered_names()
     let mut entry = (*c).clone();
     entry.client.metadata.insert("tenant".into(), "acme".into());
     entry.client.claims.insert("team".into(), "payments".into());
-    let t = Target { apis: vec![std::sync::Arc::new(a)], scopes: ScopeSet::default() };
+    let t = Target {
+        apis: vec![std::sync::Arc::new(a)],
+        scopes: ScopeSet::default(),
+    };
     let claims = custom_claims(&t, &entry);
     assert_eq!(claims.get("env").unwrap(), "prod");
     assert_eq!(claims.get("tenant").unwrap(), "acme");
