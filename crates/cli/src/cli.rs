@@ -130,6 +130,17 @@ pub enum ApiCmd {
         /// Copy this application metadata key into tokens as a claim (repeatable).
         #[arg(long = "copy-metadata", value_name = "KEY")]
         copy_metadata: Vec<String>,
+        /// Client acting as this API's resource server: may introspect its tokens (repeatable).
+        #[arg(long = "resource-server", value_name = "CLIENT_ID")]
+        resource_servers: Vec<String>,
+    },
+    /// Set the clients acting as an API's resource server (replaces the list).
+    SetResourceServers {
+        /// Id, name or audience.
+        api: String,
+        /// Client id (repeatable; none clears the list).
+        #[arg(long = "client", value_name = "CLIENT_ID")]
+        clients: Vec<String>,
     },
     /// List APIs.
     List,

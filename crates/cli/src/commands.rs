@@ -136,6 +136,7 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
             alg,
             claims,
             copy_metadata,
+            resource_servers,
         } => {
             let body = CreateApi {
                 name: name.clone(),
@@ -145,6 +146,7 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
                 alg: alg.clone(),
                 claims: pairs("claim", claims)?,
                 copy_metadata: copy_metadata.clone(),
+                resource_servers: resource_servers.clone(),
             };
             let v: Value = c.call(Method::POST, "/admin/v1/apis", Some(&body)).await?;
             let human = format!(
@@ -153,6 +155,15 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
                 s(&v["id"]),
                 s(&v["audience"])
             );
+            Ok(Output::new(v, human))
+        }
+        ApiCmd::SetResourceServers { api, clients } => {
+            let body = gatehouse_proto::admin::SetResourceServers {
+                clients: clients.clone(),
+            };
+            let path = format!("/admin/v1/apis/{}/resource-servers", enc(api));
+            let v: Value = c.call(Method::PUT, &path, Some(&body)).await?;
+            let human = format!("resource servers of {api}: {}", s(&v["resource_servers"]));
             Ok(Output::new(v, human))
         }
         ApiCmd::List => {

@@ -163,6 +163,9 @@ pub struct Api {
     pub claims: ClaimMap,
     /// Application metadata keys copied into tokens as claims (e.g. `tenant`).
     pub copy_metadata: Vec<String>,
+    /// Clients acting as this API's resource server: they may introspect tokens issued for it.
+    #[serde(default)]
+    pub resource_servers: Vec<ClientId>,
     /// Creation time.
     pub created_at: UnixTime,
 }

@@ -59,6 +59,10 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
     Router::new()
         .route("/admin/v1/apis", get(list_apis).post(create_api))
         .route("/admin/v1/apis/{api}", get(show_api).delete(delete_api))
+        .route(
+            "/admin/v1/apis/{api}/resource-servers",
+            axum::routing::put(set_resource_servers),
+        )
         .route("/admin/v1/clients", get(list_clients).post(create_client))
         .route(
             "/admin/v1/clients/{id}",
@@ -170,6 +174,18 @@ async fn show_api(
     Path(key): Path<String>,
 ) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json((*s.service.find_api(&key)?).clone()))
+}
+
+async fn set_resource_servers(
+    State(s): State<Arc<AdminState>>,
+    Path(key): Path<String>,
+    Body(req): Body<gatehouse_proto::admin::SetResourceServers>,
+) -> Result<Json<gatehouse_core::Api>> {
+    Ok(Json(
+        s.service
+            .set_resource_servers(ADMIN_ACTOR, &key, &req.clients)
+            .await?,
+    ))
 }
 
 async fn delete_api(

@@ -162,6 +162,7 @@ impl ManageService {
             alg,
             claims: req.claims,
             copy_metadata: req.copy_metadata,
+            resource_servers: self.resolve_clients(&req.resource_servers)?,
             created_at: self.now(),
         };
         self.state.store.create_api(&api).await?;
@@ -199,6 +200,42 @@ impl ManageService {
             .collect();
         apis.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         apis
+    }
+
+    /// Client ids that must all exist.
+    fn resolve_clients(&self, ids: &[String]) -> Result<Vec<ClientId>, ManageError> {
+        let catalog = self.state.catalog.get();
+        let mut out: Vec<ClientId> = Vec::new();
+        for id in ids {
+            let entry = catalog
+                .client(id)
+                .ok_or_else(|| invalid(format!("resource server client '{id}' does not exist")))?;
+            if !out.contains(&entry.client.id) {
+                out.push(entry.client.id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the clients acting as the API's resource server.
+    pub async fn set_resource_servers(
+        &self,
+        actor: &str,
+        key: &str,
+        clients: &[String],
+    ) -> Result<Api, ManageError> {
+        let mut api = (*self.find_api(key)?).clone();
+        api.resource_servers = self.resolve_clients(clients)?;
+        self.state.store.update_api(&api).await?;
+        self.audit(
+            actor,
+            "api.set_resource_servers",
+            api.id.as_str(),
+            serde_json::json!({ "clients": api.resource_servers }),
+        )
+        .await?;
+        self.changed().await?;
+        Ok(api)
     }
 
     /// Deletes an API and its grants.

@@ -1,7 +1,8 @@
 //! Token introspection (RFC 7662) and the Spring-style `/oauth/check_token` alias.
 //!
-//! A caller sees a token as active only if it was issued to the caller itself, or the caller
-//! holds an admin token. Everything else — foreign, invalid, expired, revoked — is
+//! A caller sees a token as active only if it was issued to the caller itself, the caller is
+//! registered as the resource server of an API in the token's audience, or it holds an admin
+//! token. Everything else — foreign, invalid, expired, revoked — is
 //! `{"active": false}`, so introspection never tells a stranger anything.
 
 use gatehouse_core::UnixTime;
@@ -35,12 +36,21 @@ pub fn introspect(
     };
     let allowed = match who {
         Introspector::Admin => true,
-        Introspector::Client(id) => t.client_id == id,
+        Introspector::Client(id) => t.client_id == id || is_resource_server(catalog, &t, id),
     };
     if !allowed {
         return IntrospectionResponse::default();
     }
     active_response(t)
+}
+
+/// Whether `client` is registered as the resource server of an API in the token's audience.
+fn is_resource_server(catalog: &Catalog, t: &AccessToken, client: &str) -> bool {
+    t.audiences().into_iter().any(|aud| {
+        catalog
+            .api_by_audience(aud)
+            .is_some_and(|api| api.resource_servers.iter().any(|c| c.as_str() == client))
+    })
 }
 
 fn active_response(t: AccessToken) -> IntrospectionResponse {

@@ -30,6 +30,17 @@ pub struct CreateApi {
     /// Application metadata keys copied into tokens.
     #[serde(default)]
     pub copy_metadata: Vec<String>,
+    /// Client ids acting as the API's resource server (may introspect its tokens).
+    #[serde(default)]
+    pub resource_servers: Vec<String>,
+}
+
+/// `PUT /admin/v1/apis/{api}/resource-servers`: the clients that act as the API's resource server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetResourceServers {
+    /// Client ids (replaces the previous list).
+    pub clients: Vec<String>,
 }
 
 /// `POST /admin/v1/clients`.

@@ -25,6 +25,7 @@ pub(crate) struct ApiRow {
     pub(crate) alg: String,
     pub(crate) claims: String,
     pub(crate) copy_metadata: String,
+    pub(crate) resource_servers: String,
     pub(crate) created_at: i64,
 }
 
@@ -129,6 +130,7 @@ impl ApiRow {
             alg: api.alg.as_str().to_owned(),
             claims: json("api claims", &api.claims)?,
             copy_metadata: json("api copy_metadata", &api.copy_metadata)?,
+            resource_servers: json("api resource_servers", &api.resource_servers)?,
             created_at: api.created_at.0,
         })
     }
@@ -278,6 +280,7 @@ impl TryFrom<ApiRow> for Api {
             alg: parse(T, "alg", &r.alg)?,
             claims: parse_json::<ClaimMap>(T, "claims", &r.claims)?,
             copy_metadata: parse_json(T, "copy_metadata", &r.copy_metadata)?,
+            resource_servers: parse_json(T, "resource_servers", &r.resource_servers)?,
             created_at: UnixTime(r.created_at),
             name: r.name,
         })

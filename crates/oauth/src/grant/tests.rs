@@ -18,6 +18,7 @@ fn api(id: &str, aud: &str, scopes: &str, alg: Alg) -> Api {
         alg,
         claims: ClaimMap::new(),
         copy_metadata: vec![],
+        resource_servers: vec![],
         created_at: UnixTime(0),
     }
 }

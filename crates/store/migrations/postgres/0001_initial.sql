@@ -11,6 +11,7 @@ CREATE TABLE apis (
     alg            TEXT   NOT NULL,
     claims         TEXT   NOT NULL,
     copy_metadata  TEXT   NOT NULL,
+    resource_servers TEXT NOT NULL DEFAULT '[]',
     created_at     BIGINT NOT NULL
 );
 

@@ -38,7 +38,7 @@ impl Store for PostgresStore {
         let r = ApiRow::encode(api)?;
         sqlx::query(
             "INSERT INTO apis (id, name, audience, scopes, token_ttl_secs, alg, claims, \
-             copy_metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             copy_metadata, resource_servers, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(r.id)
         .bind(r.name)
@@ -48,6 +48,7 @@ impl Store for PostgresStore {
         .bind(r.alg)
         .bind(r.claims)
         .bind(r.copy_metadata)
+        .bind(r.resource_servers)
         .bind(r.created_at)
         .execute(&self.pool)
         .await
@@ -59,7 +60,7 @@ impl Store for PostgresStore {
         let r = ApiRow::encode(api)?;
         let done = sqlx::query(
             "UPDATE apis SET name = $1, audience = $2, scopes = $3, token_ttl_secs = $4, alg = $5, \
-             claims = $6, copy_metadata = $7, created_at = $8 WHERE id = $9",
+             claims = $6, copy_metadata = $7, resource_servers = $8, created_at = $9 WHERE id = $10",
         )
         .bind(r.name)
         .bind(r.audience)
@@ -68,6 +69,7 @@ impl Store for PostgresStore {
         .bind(r.alg)
         .bind(r.claims)
         .bind(r.copy_metadata)
+        .bind(r.resource_servers)
         .bind(r.created_at)
         .bind(r.id)
         .execute(&self.pool)

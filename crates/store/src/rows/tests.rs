@@ -12,6 +12,7 @@ fn api_row() -> ApiRow {
         alg: "ES256".into(),
         claims: r#"{"tier":"gold"}"#.into(),
         copy_metadata: r#"["tenant"]"#.into(),
+        resource_servers: r#"["app_1"]"#.into(),
         created_at: 1_700_000_000,
     }
 }

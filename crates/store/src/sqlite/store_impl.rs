@@ -38,7 +38,7 @@ impl Store for SqliteStore {
         let r = ApiRow::encode(api)?;
         sqlx::query(
             "INSERT INTO apis (id, name, audience, scopes, token_ttl_secs, alg, claims, \
-             copy_metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             copy_metadata, resource_servers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(r.id)
         .bind(r.name)
@@ -48,6 +48,7 @@ impl Store for SqliteStore {
         .bind(r.alg)
         .bind(r.claims)
         .bind(r.copy_metadata)
+        .bind(r.resource_servers)
         .bind(r.created_at)
         .execute(&self.pool)
         .await
@@ -59,7 +60,7 @@ impl Store for SqliteStore {
         let r = ApiRow::encode(api)?;
         let done = sqlx::query(
             "UPDATE apis SET name = ?, audience = ?, scopes = ?, token_ttl_secs = ?, alg = ?, \
-             claims = ?, copy_metadata = ?, created_at = ? WHERE id = ?",
+             claims = ?, copy_metadata = ?, resource_servers = ?, created_at = ? WHERE id = ?",
         )
         .bind(r.name)
         .bind(r.audience)
@@ -68,6 +69,7 @@ impl Store for SqliteStore {
         .bind(r.alg)
         .bind(r.claims)
         .bind(r.copy_metadata)
+        .bind(r.resource_servers)
         .bind(r.created_at)
         .bind(r.id)
         .execute(&self.pool)

@@ -44,6 +44,7 @@ pub(crate) fn api(id: &str, name: &str, created_at: i64) -> Api {
         alg: Alg::ES256,
         claims: ClaimMap::new(),
         copy_metadata: Vec::new(),
+        resource_servers: Vec::new(),
         created_at: UnixTime(created_at),
     }
 }
@@ -60,6 +61,7 @@ pub(crate) fn rich_api(id: &str) -> Api {
         alg: Alg::PS256,
         claims: claims(awkward_json()),
         copy_metadata: vec!["tenant".to_owned(), "région".to_owned(), String::new()],
+        resource_servers: vec![ClientId::parse("app_rs").unwrap()],
         created_at: UnixTime(-5),
         ..api(id, "unused", 0)
     }
