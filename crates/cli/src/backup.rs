@@ -163,18 +163,19 @@ pub async fn restore(args: &RestoreArgs) -> Result<Output, CliError> {
         }
     }
     let db = db.ok_or_else(|| failed("archive holds no database"))?;
-    if let Some(k) = &key {
-        if cfg.master_key_env.is_none() {
-            if let Ok(existing) = fs::read(&cfg.master_key_file) {
-                if existing != *k && !args.force {
-                    return Err(failed(format!(
-                        "{} holds a different master key: pass --force to replace it",
-                        cfg.master_key_file.display()
-                    )));
-                }
-            }
-            fsutil::write_private_file(&cfg.master_key_file, k).map_err(failed)?;
+    if let Some(k) = &key
+        && cfg.master_key_env.is_none()
+    {
+        if let Ok(existing) = fs::read(&cfg.master_key_file)
+            && existing != *k
+            && !args.force
+        {
+            return Err(failed(format!(
+                "{} holds a different master key: pass --force to replace it",
+                cfg.master_key_file.display()
+            )));
         }
+        fsutil::write_private_file(&cfg.master_key_file, k).map_err(failed)?;
     }
     for suffix in ["-wal", "-shm"] {
         let _ = fs::remove_file(format!("{}{suffix}", db_path.display()));

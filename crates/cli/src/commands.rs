@@ -63,10 +63,10 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
                 .map(|e| {
                     format!(
                         "{}  {:<22} {:<24} {}",
-                        e["at"],
-                        s(&e["action"]),
-                        s(&e["target"]),
-                        s(&e["actor"])
+                        field(e, "at"),
+                        s(field(e, "action")),
+                        s(field(e, "target")),
+                        s(field(e, "actor"))
                     )
                 })
                 .collect::<Vec<_>>()
@@ -85,6 +85,11 @@ fn s(v: &Value) -> String {
         Value::Null => "-".into(),
         other => other.to_string(),
     }
+}
+
+/// A member of a JSON object, or `null`.
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key).unwrap_or(&Value::Null)
 }
 
 fn items(v: &Value) -> Vec<Value> {
@@ -117,12 +122,12 @@ fn pairs(flag: &str, list: &[String]) -> Result<serde_json::Map<String, Value>> 
 fn api_line(a: &Value) -> String {
     format!(
         "{:<28} {:<16} {:<32} {:<6} ttl={}s scopes={}",
-        s(&a["id"]),
-        s(&a["name"]),
-        s(&a["audience"]),
-        s(&a["alg"]),
-        s(&a["token_ttl_secs"]),
-        s(&a["scopes"]).replace('"', "")
+        s(field(a, "id")),
+        s(field(a, "name")),
+        s(field(a, "audience")),
+        s(field(a, "alg")),
+        s(field(a, "token_ttl_secs")),
+        s(field(a, "scopes")).replace('"', "")
     )
 }
 
@@ -151,9 +156,9 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
             let v: Value = c.call(Method::POST, "/admin/v1/apis", Some(&body)).await?;
             let human = format!(
                 "created API {} ({}) audience {}",
-                s(&v["name"]),
-                s(&v["id"]),
-                s(&v["audience"])
+                s(field(&v, "name")),
+                s(field(&v, "id")),
+                s(field(&v, "audience"))
             );
             Ok(Output::new(v, human))
         }
@@ -163,7 +168,10 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
             };
             let path = format!("/admin/v1/apis/{}/resource-servers", enc(api));
             let v: Value = c.call(Method::PUT, &path, Some(&body)).await?;
-            let human = format!("resource servers of {api}: {}", s(&v["resource_servers"]));
+            let human = format!(
+                "resource servers of {api}: {}",
+                s(field(&v, "resource_servers"))
+            );
             Ok(Output::new(v, human))
         }
         ApiCmd::List => {
@@ -248,9 +256,9 @@ async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
                 .map(|c| {
                     format!(
                         "{:<28} {:<20} {}",
-                        s(&c["id"]),
-                        s(&c["name"]),
-                        s(&c["auth_method"])
+                        s(field(c, "id")),
+                        s(field(c, "name")),
+                        s(field(c, "auth_method"))
                     )
                 })
                 .collect::<Vec<_>>()
@@ -322,10 +330,10 @@ async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
 fn grant_line(g: &Value) -> String {
     format!(
         "{:<28} {:<28} {:<9} {}",
-        s(&g["client_id"]),
-        s(&g["api_id"]),
-        s(&g["status"]),
-        s(&g["scopes"]).replace('"', "")
+        s(field(g, "client_id")),
+        s(field(g, "api_id")),
+        s(field(g, "status")),
+        s(field(g, "scopes")).replace('"', "")
     )
 }
 
@@ -346,7 +354,7 @@ async fn grant(c: &AdminClient, args: &GrantArgs) -> Result<Output> {
             let v: Value = c.call(Method::PUT, "/admin/v1/grants", Some(&body)).await?;
             let human = format!(
                 "granted {client} on {api}: {}",
-                s(&v["scopes"]).replace('"', "")
+                s(field(&v, "scopes")).replace('"', "")
             );
             Ok(Output::new(v, human))
         }
@@ -500,6 +508,6 @@ async fn token(c: &AdminClient, args: &TokenArgs) -> Result<Output> {
     }
     let v: Value = serde_json::from_slice(&bytes)
         .map_err(|e| CliError::Failed(format!("bad token response: {e}")))?;
-    let human = s(&v["access_token"]);
+    let human = s(field(&v, "access_token"));
     Ok(Output::new(v, human))
 }

@@ -364,17 +364,16 @@ pub fn resolve_with(flags: &Flags, env: &dyn Env, file: RawConfig) -> Result<Con
         .or(file.log.level)
         .unwrap_or_else(|| "info".to_owned());
     let bootstrap_admin_token = env.get("GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN");
-    if let Some(t) = &bootstrap_admin_token {
-        if t.len() < 32
+    if let Some(t) = &bootstrap_admin_token
+        && (t.len() < 32
             || !t
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(invalid(
-                "GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN",
-                "must be at least 32 characters from [A-Za-z0-9_-]",
-            ));
-        }
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    {
+        return Err(invalid(
+            "GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN",
+            "must be at least 32 characters from [A-Za-z0-9_-]",
+        ));
     }
     Ok(Config {
         data_dir,

@@ -1,4 +1,11 @@
 //! End-to-end: the real `gatehouse` binary, driven by its own CLI and by `curl`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};

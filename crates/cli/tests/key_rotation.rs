@@ -1,4 +1,11 @@
 //! Scheduled key rotation with an injected clock: next → active → retired → unpublished.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,11 @@
 //! RFC 7662: an API's registered resource server may introspect tokens issued for that API.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly"
+)]
 
 use std::sync::Arc;
 

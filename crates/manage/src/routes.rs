@@ -93,10 +93,10 @@ async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(ip) = peer {
-        if state.limiter.check_key(&ip).is_err() {
-            return ManageError::RateLimited.to_response(&request_id);
-        }
+    if let Some(ip) = peer
+        && state.limiter.check_key(&ip).is_err()
+    {
+        return ManageError::RateLimited.to_response(&request_id);
     }
     let authorized = req
         .headers()
@@ -226,7 +226,7 @@ async fn show_client(
         })
         .collect();
     let mut grants: Vec<_> = entry.subscriptions.values().cloned().collect();
-    grants.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    grants.sort_by_key(|a| a.created_at);
     Ok(Json(
         serde_json::json!({ "client": entry.client, "secrets": secrets, "grants": grants }),
     ))

@@ -59,10 +59,10 @@ pub async fn authenticate(
         description: d,
     };
 
-    if let Some(ip) = peer {
-        if let Some(retry_after) = state.lockout.locked_for(&LockoutKey::Peer(ip), now) {
-            return Err(OAuthError::TooManyAttempts { retry_after });
-        }
+    if let Some(ip) = peer
+        && let Some(retry_after) = state.lockout.locked_for(&LockoutKey::Peer(ip), now)
+    {
+        return Err(OAuthError::TooManyAttempts { retry_after });
     }
     let credential = presented_credential(headers, form, basic_used)?;
     info.method = Some(match &credential {

@@ -115,13 +115,13 @@ pub fn resolve(
         )));
     }
     let scopes = if plain.is_empty() { all_granted } else { plain };
-    if let Some(first) = apis.first() {
-        if apis.iter().any(|a| a.alg != first.alg) {
-            return Err(OAuthError::InvalidTarget(
-                "the requested resources use different signing algorithms; request them separately"
-                    .into(),
-            ));
-        }
+    if let Some(first) = apis.first()
+        && apis.iter().any(|a| a.alg != first.alg)
+    {
+        return Err(OAuthError::InvalidTarget(
+            "the requested resources use different signing algorithms; request them separately"
+                .into(),
+        ));
     }
     Ok(Target { apis, scopes })
 }

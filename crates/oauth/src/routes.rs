@@ -220,10 +220,11 @@ async fn revoke_inner(state: &OAuthState, r: &OAuthRequest) -> Result<(), OAuthE
     let token = form
         .get("token")
         .ok_or(OAuthError::invalid_request("token is required"))?;
-    if let Some(hint) = form.get("token_type_hint") {
-        if hint != "access_token" && hint != "refresh_token" {
-            return Err(OAuthError::UnsupportedTokenType);
-        }
+    if let Some(hint) = form.get("token_type_hint")
+        && hint != "access_token"
+        && hint != "refresh_token"
+    {
+        return Err(OAuthError::UnsupportedTokenType);
     }
     let client = authenticate(
         state,

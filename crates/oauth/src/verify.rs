@@ -96,10 +96,10 @@ pub fn verify_access_token(
     if exp <= now.0 {
         return Err(TokenError::Expired);
     }
-    if let Some(nbf) = c.get("nbf") {
-        if nbf.as_i64().ok_or(TokenError::Claim("nbf"))? > now.0 {
-            return Err(TokenError::NotYetValid);
-        }
+    if let Some(nbf) = c.get("nbf")
+        && nbf.as_i64().ok_or(TokenError::Claim("nbf"))? > now.0
+    {
+        return Err(TokenError::NotYetValid);
     }
     let text = |name: &'static str| {
         c.get(name)
