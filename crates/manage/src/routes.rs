@@ -77,6 +77,7 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         .route("/admin/v1/keys/{kid}/revoke", post(revoke_key))
         .route("/admin/v1/admin-token/rotate", post(rotate_admin_token))
         .route("/admin/v1/audit", get(list_audit))
+        .route("/admin/v1/revocations", get(revocations))
         .fallback(|| async { ManageError::NotFound("route".into()) })
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .with_state(state)
@@ -351,6 +352,29 @@ async fn list_audit(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(List {
         items: s.service.state().store.list_audit(limit, q.before).await?,
+    }))
+}
+
+/// What gateways and resource servers need to honour revocations: the `jti` deny list (until
+/// each token's expiry) and the per-client cut-offs.
+async fn revocations(State(s): State<Arc<AdminState>>) -> Json<serde_json::Value> {
+    let catalog = s.service.state().catalog.get();
+    let mut tokens: Vec<(&String, &gatehouse_core::UnixTime)> = catalog.revoked().collect();
+    tokens.sort();
+    let mut clients: Vec<(&gatehouse_core::ClientId, gatehouse_core::UnixTime)> = catalog
+        .clients()
+        .filter_map(|c| c.client.tokens_not_before.map(|nb| (&c.client.id, nb)))
+        .collect();
+    clients.sort();
+    Json(serde_json::json!({
+        "tokens": tokens
+            .iter()
+            .map(|(jti, exp)| serde_json::json!({ "jti": jti, "expires_at": exp }))
+            .collect::<Vec<_>>(),
+        "clients": clients
+            .iter()
+            .map(|(id, nb)| serde_json::json!({ "client_id": id, "tokens_not_before": nb }))
+            .collect::<Vec<_>>(),
     }))
 }
 
