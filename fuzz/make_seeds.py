@@ -70,10 +70,10 @@ def assertion_claims(aud=TOKEN_URL, **extra) -> dict:
     return claims
 
 
-def rsa_jwks() -> str:
+def rsa_jwks(alg: str) -> str:
     nums = RSA_KEY.public_key().public_numbers()
     n = nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")
-    return json.dumps({"keys": [{"kty": "RSA", "kid": "r1", "alg": "RS256", "use": "sig",
+    return json.dumps({"keys": [{"kty": "RSA", "kid": "r1", "alg": alg, "use": "sig",
                                  "n": b64u(n), "e": b64u(nums.e.to_bytes(3, "big"))}]},
                       separators=(",", ":"))
 
@@ -111,9 +111,9 @@ def main() -> None:
     write(ca, "es256_kid", es256)
     write(ca, "es256_authlib_no_kid", authlib)
     write(ca, "eddsa_aud_array", eddsa)
-    write(ca, "rs256_with_jwks", rsa_jwks() + "\n" + sign(
+    write(ca, "rs256_with_jwks", rsa_jwks("RS256") + "\n" + sign(
         {"alg": "RS256", "kid": "r1"}, assertion_claims(jti="jti-0003")))
-    write(ca, "ps256_with_jwks", rsa_jwks() + "\n" + sign(
+    write(ca, "ps256_with_jwks", rsa_jwks("PS256") + "\n" + sign(
         {"alg": "PS256", "kid": "r1"}, assertion_claims(jti="jti-0004")))
     write(ca, "alg_none", sign({"alg": "none"}, assertion_claims(jti="jti-0005")))
     write(ca, "hs256", sign({"alg": "HS256"}, assertion_claims(jti="jti-0006")))
