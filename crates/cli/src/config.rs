@@ -73,6 +73,8 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     /// Logging.
     pub log: RawLog,
+    /// The gateway (data plane) listener and the APIs it protects.
+    pub gateway: gatehouse_gateway::RawGateway,
 }
 
 /// `[tokens]`.
@@ -202,6 +204,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
+    /// The gateway, when `gateway.listen` is set.
+    pub gateway: Option<gatehouse_gateway::GatewaySpec>,
 }
 
 /// Reads and parses a config file.
@@ -375,7 +379,12 @@ pub fn resolve_with(flags: &Flags, env: &dyn Env, file: RawConfig) -> Result<Con
             "must be at least 32 characters from [A-Za-z0-9_-]",
         ));
     }
+    let gateway = file
+        .gateway
+        .validate()
+        .map_err(|e| invalid(&e.field, e.message))?;
     Ok(Config {
+        gateway,
         data_dir,
         listen,
         issuer: issuer.map(|i| i.trim_end_matches('/').to_owned()),

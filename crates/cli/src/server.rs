@@ -31,6 +31,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The issuer URL.
     pub issuer: String,
+    /// The gateway's bound address, when a gateway is configured.
+    pub gateway_addr: Option<SocketAddr>,
     /// Where the admin token was written (when generated).
     pub admin_token_file: PathBuf,
     /// Shared state (tests use it to inspect).
@@ -101,6 +103,17 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     let listener = TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
+    let gateway_listener = match &cfg.gateway {
+        Some(g) => {
+            check_plain_http_allowed(g.listen, cfg.insecure_http)?;
+            Some(
+                TcpListener::bind(g.listen)
+                    .await
+                    .with_context(|| format!("binding gateway.listen {}", g.listen))?,
+            )
+        }
+        None => None,
+    };
     let addr = listener.local_addr()?;
     let issuer = cfg
         .issuer
@@ -140,6 +153,32 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
 
     let (shutdown, mut rx) = watch::channel(false);
     spawn_maintenance(Arc::clone(&state), shutdown.subscribe());
+    let mut gateway_addr = None;
+    if let (Some(spec), Some(gl)) = (&cfg.gateway, gateway_listener) {
+        gateway_addr = Some(gl.local_addr()?);
+        let catalog = state.catalog.get();
+        for api in &spec.apis {
+            if catalog.find_api(&api.api).is_none() {
+                tracing::warn!(api = %api.api, "gateway API is not registered yet: its routes answer 500 until `gatehouse api create` registers it");
+            }
+        }
+        let gateway = Arc::new(gatehouse_gateway::Gateway::new(
+            spec.clone(),
+            Arc::clone(&state),
+        ));
+        let mut stop = shutdown.subscribe();
+        let app =
+            gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));
+        tokio::spawn(async move {
+            let result = gatehouse_net::serve(gl, app, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "gateway listener failed");
+            }
+        });
+    }
     let drain = readiness.clone();
     let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -147,6 +186,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     }));
     readiness.set_ready();
     Ok(RunningServer {
+        gateway_addr,
         addr,
         issuer,
         admin_token_file,
@@ -249,6 +289,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         "admin token: from GATEHOUSE_BOOTSTRAP_ADMIN_TOKEN".to_owned()
     };
     println!("gatehouse serving on http://{}", server.addr);
+    if let Some(g) = server.gateway_addr {
+        println!("  gateway:    http://{g}");
+    }
     println!("  issuer:     {}", server.issuer);
     println!(
         "  metadata:   {}/.well-known/oauth-authorization-server",

@@ -48,6 +48,8 @@ pub struct AccessToken {
     pub exp: i64,
     /// `iat`.
     pub iat: i64,
+    /// `nbf`, when present.
+    pub nbf: Option<i64>,
 }
 
 impl AccessToken {
@@ -78,6 +80,15 @@ pub fn verify_access_token(
     issuer: &str,
     now: UnixTime,
 ) -> Result<AccessToken, TokenError> {
+    let t = verify_signed(token, ring, issuer)?;
+    check_live(&t, catalog, now)?;
+    Ok(t)
+}
+
+/// The part of verification that never changes for a given token: signature with a published
+/// key, `typ: at+jwt`, issuer, and well-formed claims. Its result may be cached by token digest;
+/// [`check_live`] must still run on every use.
+pub fn verify_signed(token: &str, ring: &KeyRing, issuer: &str) -> Result<AccessToken, TokenError> {
     let verified = ring.verify(token).map_err(|_| TokenError::Signature)?;
     if verified.header.typ.as_deref() != Some("at+jwt") {
         return Err(TokenError::Type);
@@ -93,14 +104,10 @@ pub fn verify_access_token(
     };
     let exp = int("exp")?;
     let iat = int("iat")?;
-    if exp <= now.0 {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = c.get("nbf")
-        && nbf.as_i64().ok_or(TokenError::Claim("nbf"))? > now.0
-    {
-        return Err(TokenError::NotYetValid);
-    }
+    let nbf = match c.get("nbf") {
+        Some(v) => Some(v.as_i64().ok_or(TokenError::Claim("nbf"))?),
+        None => None,
+    };
     let text = |name: &'static str| {
         c.get(name)
             .and_then(Value::as_str)
@@ -109,18 +116,35 @@ pub fn verify_access_token(
     };
     let client_id = text("client_id")?;
     let jti = text("jti")?;
-    if catalog.is_revoked(&jti) {
-        return Err(TokenError::Revoked);
-    }
-    let client = catalog.client(&client_id).ok_or(TokenError::Revoked)?;
-    if client.client.tokens_not_before.is_some_and(|nb| iat < nb.0) {
-        return Err(TokenError::Revoked);
-    }
     Ok(AccessToken {
         claims: c,
         client_id,
         jti,
         exp,
         iat,
+        nbf,
     })
+}
+
+/// The checks that depend on time and on revocations: expiry, not-before, the `jti` deny list,
+/// the client's existence and its cut-off. Cheap; run on every request.
+pub fn check_live(t: &AccessToken, catalog: &Catalog, now: UnixTime) -> Result<(), TokenError> {
+    if t.exp <= now.0 {
+        return Err(TokenError::Expired);
+    }
+    if t.nbf.is_some_and(|nbf| nbf > now.0) {
+        return Err(TokenError::NotYetValid);
+    }
+    if catalog.is_revoked(&t.jti) {
+        return Err(TokenError::Revoked);
+    }
+    let client = catalog.client(&t.client_id).ok_or(TokenError::Revoked)?;
+    if client
+        .client
+        .tokens_not_before
+        .is_some_and(|nb| t.iat < nb.0)
+    {
+        return Err(TokenError::Revoked);
+    }
+    Ok(())
 }

@@ -16,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub mod echo;
+
 pub use gatehouse_core::{FakeClock, UnixTime};
 pub use tempfile::TempDir;
 

@@ -1,0 +1,121 @@
+//! Every way a gateway request can fail, tagged by origin (client, upstream, internal), and the
+//! one place that turns them into RFC 9457 problem responses with the RFC 6750 challenges.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The realm in `WWW-Authenticate` challenges.
+const REALM: &str = "gatehouse";
+
+/// A request the gateway refuses or cannot complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// Client: no credential was sent (401, bare challenge, RFC 6750 §3.1).
+    #[error("credentials required")]
+    MissingCredentials,
+    /// Client: the credential was invalid, expired, revoked or for another audience (401).
+    #[error("invalid token")]
+    InvalidToken,
+    /// Client: the token lacks scopes (403 `insufficient_scope`).
+    #[error("insufficient scope")]
+    InsufficientScope {
+        /// Scopes the operation needs, space-separated.
+        required: String,
+    },
+    /// Client: no approved subscription for this API (403).
+    #[error("no approved subscription for this API")]
+    NotSubscribed,
+    /// Client: rate limit exceeded (429).
+    #[error("rate limit exceeded")]
+    RateLimited {
+        /// Seconds until the next request may pass.
+        retry_after: u64,
+        /// The limit's burst size.
+        limit: u32,
+    },
+    /// Client: no route (404).
+    #[error("no route for this request")]
+    NotFound,
+    /// Client: route exists, method does not (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Client: body over the API's limit (413).
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// Upstream: connection or protocol failure (502).
+    #[error("upstream unavailable")]
+    BadGateway,
+    /// Upstream: no answer in time (504).
+    #[error("upstream timed out")]
+    GatewayTimeout,
+    /// Internal: e.g. the configured API is not registered (500); detail only in logs.
+    #[error("internal error")]
+    Internal,
+}
+
+impl GatewayError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingCredentials | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope { .. } | Self::NotSubscribed => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn challenge(&self) -> Option<String> {
+        match self {
+            Self::MissingCredentials => Some(format!("Bearer realm=\"{REALM}\"")),
+            Self::InvalidToken => {
+                Some(format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""))
+            }
+            Self::InsufficientScope { required } => Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{required}\""
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("error"),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+        });
+        let mut resp = (status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(c) = self
+            .challenge()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            h.insert(header::WWW_AUTHENTICATE, c);
+        }
+        if let Self::RateLimited { retry_after, limit } = self {
+            for (name, value) in [
+                ("retry-after", retry_after.to_string()),
+                ("ratelimit-limit", limit.to_string()),
+                ("ratelimit-remaining", "0".to_owned()),
+                ("ratelimit-reset", retry_after.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(name, v);
+                }
+            }
+        }
+        resp
+    }
+}

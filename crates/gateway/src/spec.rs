@@ -1,0 +1,333 @@
+//! Gateway configuration: the `[gateway]` section of the config file (raw, every field optional)
+//! and its validated form. Errors name the field (`gateway.apis[0].routes[1].path: ...`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use gatehouse_core::{Scope, ScopeSet, parse_duration};
+use serde::Deserialize;
+
+/// A gateway configuration error, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct SpecError {
+    /// Dotted field path.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, message: impl std::fmt::Display) -> SpecError {
+    SpecError {
+        field: field.into(),
+        message: message.to_string(),
+    }
+}
+
+/// `[gateway]` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGateway {
+    /// Listen address of the gateway.
+    pub listen: Option<String>,
+    /// Extra inbound headers to strip (besides `X-Gatehouse-*`, `Forwarded`, `X-Forwarded-*`).
+    pub strip_headers: Vec<String>,
+    /// Protected APIs.
+    pub apis: Vec<RawApi>,
+}
+
+/// `[[gateway.apis]]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawApi {
+    /// Name or audience of a registered API.
+    pub api: String,
+    /// Backend base URLs (`http://host:port[/prefix]`), used round-robin.
+    pub upstreams: Vec<String>,
+    /// Upstream timeout (default 30s).
+    pub timeout: Option<String>,
+    /// Largest request body forwarded (default 1 MiB).
+    pub max_body_bytes: Option<u64>,
+    /// Accepted credentials (default `["bearer"]`).
+    pub accept: Option<Vec<String>>,
+    /// Scopes every operation requires.
+    pub scopes: Vec<String>,
+    /// Whether an approved subscription is required (default true).
+    pub require_subscription: Option<bool>,
+    /// Per-application rate limit.
+    pub rate_limit: Option<RawRateLimit>,
+    /// Routes, grouped into named operations.
+    pub routes: Vec<RawRoute>,
+}
+
+/// A rate limit.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Burst size (default = per_second).
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// `[[gateway.apis.routes]]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRoute {
+    /// Operation name (several routes may share one).
+    pub operation: String,
+    /// Host to match (any when absent).
+    pub host: Option<String>,
+    /// Path template: literal segments, `{param}` for one segment, trailing `*` for any rest.
+    pub path: String,
+    /// Methods (any when empty).
+    pub methods: Vec<String>,
+    /// Extra scopes this operation requires (on top of the API's).
+    pub scopes: Vec<String>,
+}
+
+/// Credential kinds a gateway API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// Our JWT access tokens (`Authorization: Bearer`).
+    Bearer,
+}
+
+/// The validated gateway.
+#[derive(Debug, Clone)]
+pub struct GatewaySpec {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Extra headers to strip, lower-cased.
+    pub strip_headers: Vec<String>,
+    /// APIs.
+    pub apis: Vec<ApiSpec>,
+}
+
+/// One protected API.
+#[derive(Debug, Clone)]
+pub struct ApiSpec {
+    /// Name or audience of the registered API (resolved against the catalog per request).
+    pub api: String,
+    /// Upstream base URLs.
+    pub upstreams: Vec<http::Uri>,
+    /// Upstream timeout.
+    pub timeout: Duration,
+    /// Largest request body.
+    pub max_body_bytes: u64,
+    /// Accepted credentials.
+    pub accept: Vec<CredentialKind>,
+    /// Scopes every operation requires.
+    pub scopes: ScopeSet,
+    /// Whether an approved subscription is required.
+    pub require_subscription: bool,
+    /// Per-application rate limit: (per second, burst).
+    pub rate_limit: Option<(u32, u32)>,
+    /// Routes.
+    pub routes: Vec<RouteSpec>,
+}
+
+/// One route.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    /// Operation name.
+    pub operation: String,
+    /// Host (lower-case, without port) or any.
+    pub host: Option<String>,
+    /// Path template segments.
+    pub path: Vec<Segment>,
+    /// Whether the template ends with `*`.
+    pub rest: bool,
+    /// Methods (upper-case), empty = any.
+    pub methods: Vec<http::Method>,
+    /// Scopes required on top of the API's.
+    pub scopes: ScopeSet,
+}
+
+/// A path template segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Must equal this text.
+    Literal(String),
+    /// Any one segment, captured under this name.
+    Param(String),
+}
+
+fn scopes(field: &str, list: &[String]) -> Result<ScopeSet, SpecError> {
+    list.iter()
+        .map(|s| Scope::parse(s).map_err(|e| err(field, format!("{s:?}: {e}"))))
+        .collect()
+}
+
+impl RawGateway {
+    /// Validates; `None` when no listen address is configured (no gateway).
+    pub fn validate(&self) -> Result<Option<GatewaySpec>, SpecError> {
+        let Some(listen) = &self.listen else {
+            if !self.apis.is_empty() {
+                return Err(err(
+                    "gateway.listen",
+                    "required when gateway.apis are declared",
+                ));
+            }
+            return Ok(None);
+        };
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| err("gateway.listen", format!("{listen:?} is not an address")))?;
+        let apis = self
+            .apis
+            .iter()
+            .enumerate()
+            .map(|(i, a)| a.validate(&format!("gateway.apis[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let strip_headers = self
+            .strip_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        Ok(Some(GatewaySpec {
+            listen,
+            strip_headers,
+            apis,
+        }))
+    }
+}
+
+impl RawApi {
+    fn validate(&self, at: &str) -> Result<ApiSpec, SpecError> {
+        if self.api.trim().is_empty() {
+            return Err(err(
+                format!("{at}.api"),
+                "name or audience of a registered API is required",
+            ));
+        }
+        if self.upstreams.is_empty() {
+            return Err(err(
+                format!("{at}.upstreams"),
+                "at least one upstream URL is required",
+            ));
+        }
+        let upstreams = self
+            .upstreams
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let uri: http::Uri = u.parse().map_err(|e| err(format!("{at}.upstreams[{i}]"), e))?;
+                if uri.scheme_str() != Some("http") || uri.authority().is_none() || uri.query().is_some() {
+                    return Err(err(format!("{at}.upstreams[{i}]"), "expected http://host:port[/prefix] (TLS upstreams arrive with the CA work)"));
+                }
+                Ok(uri)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let timeout = match &self.timeout {
+            Some(t) => parse_duration(t).map_err(|e| err(format!("{at}.timeout"), e))?,
+            None => Duration::from_secs(30),
+        };
+        let accept = match &self.accept {
+            None => vec![CredentialKind::Bearer],
+            Some(list) if list.is_empty() => {
+                return Err(err(
+                    format!("{at}.accept"),
+                    "must name at least one credential kind",
+                ));
+            }
+            Some(list) => list
+                .iter()
+                .map(|k| match k.as_str() {
+                    "bearer" => Ok(CredentialKind::Bearer),
+                    other => Err(err(
+                        format!("{at}.accept"),
+                        format!("{other:?} is not supported yet (supported: bearer)"),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let rate_limit = match self.rate_limit {
+            None => None,
+            Some(r) if r.per_second == 0 => {
+                return Err(err(
+                    format!("{at}.rate_limit.per_second"),
+                    "must be at least 1",
+                ));
+            }
+            Some(r) => Some((r.per_second, r.burst.unwrap_or(r.per_second).max(1))),
+        };
+        if self.routes.is_empty() {
+            return Err(err(
+                format!("{at}.routes"),
+                "at least one route is required",
+            ));
+        }
+        let routes = self
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.validate(&format!("{at}.routes[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ApiSpec {
+            api: self.api.clone(),
+            upstreams,
+            timeout,
+            max_body_bytes: self.max_body_bytes.unwrap_or(1024 * 1024),
+            accept,
+            scopes: scopes(&format!("{at}.scopes"), &self.scopes)?,
+            require_subscription: self.require_subscription.unwrap_or(true),
+            rate_limit,
+            routes,
+        })
+    }
+}
+
+impl RawRoute {
+    fn validate(&self, at: &str) -> Result<RouteSpec, SpecError> {
+        if self.operation.trim().is_empty() {
+            return Err(err(
+                format!("{at}.operation"),
+                "an operation name is required",
+            ));
+        }
+        let Some(rest_of_path) = self.path.strip_prefix('/') else {
+            return Err(err(format!("{at}.path"), "must start with '/'"));
+        };
+        let mut segments: Vec<&str> = rest_of_path.split('/').collect();
+        let rest = segments.last() == Some(&"*");
+        if rest {
+            segments.pop();
+        }
+        let path = segments
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(
+                |s| match s.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) if !name.is_empty() => Ok(Segment::Param(name.to_owned())),
+                    Some(_) => Err(err(format!("{at}.path"), "empty parameter name")),
+                    None if s.contains(['{', '}', '*']) => {
+                        Err(err(format!("{at}.path"), format!("bad segment {s:?}")))
+                    }
+                    None => Ok(Segment::Literal((*s).to_owned())),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
+        let methods = self
+            .methods
+            .iter()
+            .map(|m| {
+                http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                    err(
+                        format!("{at}.methods"),
+                        format!("{m:?} is not an HTTP method"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RouteSpec {
+            operation: self.operation.clone(),
+            host: self.host.as_ref().map(|h| h.to_ascii_lowercase()),
+            path,
+            rest,
+            methods,
+            scopes: scopes(&format!("{at}.scopes"), &self.scopes)?,
+        })
+    }
+}
