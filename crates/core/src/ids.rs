@@ -114,6 +114,10 @@ id_type!(
     SecretId, "secret id"
 );
 id_type!(
+    /// An API key's id (not the key).
+    ApiKeyId, "api key id"
+);
+id_type!(
     /// A subscription's id.
     SubscriptionId, "subscription id"
 );

@@ -14,11 +14,11 @@ mod time;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use env::{Env, MapEnv, ProcessEnv};
-pub use ids::{ApiId, ClientId, IdError, Kid, SecretId, SubscriptionId};
+pub use ids::{ApiId, ApiKeyId, ClientId, IdError, Kid, SecretId, SubscriptionId};
 pub use model::{
-    Alg, AlgParseError, Api, AuditEvent, AuthMethod, AuthMethodParseError, ClaimMap, ClaimsError,
-    Client, ClientSecret, KeyRecord, KeyState, MAX_CUSTOM_CLAIMS_BYTES, REGISTERED_CLAIMS,
-    RevokedToken, Subscription, SubscriptionStatus, validate_custom_claims,
+    Alg, AlgParseError, Api, ApiKey, AuditEvent, AuthMethod, AuthMethodParseError, ClaimMap,
+    ClaimsError, Client, ClientSecret, KeyRecord, KeyState, MAX_CUSTOM_CLAIMS_BYTES,
+    REGISTERED_CLAIMS, RevokedToken, Subscription, SubscriptionStatus, validate_custom_claims,
 };
 pub use scope::{Audience, AudienceError, Scope, ScopeError, ScopeSet};
 pub use time::{DurationParseError, UnixTime, parse_duration};

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiId, Audience, ClientId, Kid, ScopeSet, SecretId, SubscriptionId, UnixTime};
+use crate::{
+    ApiId, ApiKeyId, Audience, ClientId, Kid, ScopeSet, SecretId, SubscriptionId, UnixTime,
+};
 
 /// Custom claims: a JSON object.
 pub type ClaimMap = serde_json::Map<String, serde_json::Value>;
@@ -219,6 +221,33 @@ impl ClientSecret {
     /// Whether the secret still authenticates at `now`.
     pub fn is_valid_at(&self, now: UnixTime) -> bool {
         self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// An API key of an application: only its SHA-256 digest is stored. The gateway finds the key
+/// by digest and the application (and its subscriptions) through `client_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Id of this key record.
+    pub id: ApiKeyId,
+    /// Owner.
+    pub client_id: ClientId,
+    /// SHA-256 of the key.
+    pub digest: [u8; 32],
+    /// The first characters of the key (`gatehouse_ak_AbCd`), to recognise it in listings.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// After this time the key no longer authenticates.
+    pub expires_at: Option<UnixTime>,
+    /// When it was revoked (it no longer authenticates).
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl ApiKey {
+    /// Whether the key authenticates at `now`.
+    pub fn is_valid_at(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
     }
 }
 

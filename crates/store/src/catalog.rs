@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use gatehouse_core::{Api, ApiId, Client, ClientId, ClientSecret, Subscription, UnixTime};
+use gatehouse_core::{Api, ApiId, ApiKey, Client, ClientId, ClientSecret, Subscription, UnixTime};
 
 use crate::{Store, StoreError};
 
@@ -21,6 +21,8 @@ pub struct ClientEntry {
     pub secrets: Vec<ClientSecret>,
     /// Its subscriptions, by API.
     pub subscriptions: HashMap<ApiId, Subscription>,
+    /// Its API keys (revoked and expired ones included; check [`ApiKey::is_valid_at`]).
+    pub api_keys: Vec<ApiKey>,
 }
 
 /// One consistent snapshot.
@@ -31,6 +33,7 @@ pub struct Catalog {
     api_by_name: HashMap<String, ApiId>,
     clients: HashMap<ClientId, Arc<ClientEntry>>,
     revoked: HashMap<String, UnixTime>,
+    api_keys: HashMap<[u8; 32], ApiKey>,
 }
 
 impl Catalog {
@@ -59,6 +62,7 @@ impl Catalog {
                         client: c,
                         secrets: Vec::new(),
                         subscriptions: HashMap::new(),
+                        api_keys: Vec::new(),
                     },
                 )
             })
@@ -78,6 +82,25 @@ impl Catalog {
         cat
     }
 
+    /// Adds API keys to a snapshot (keys of unknown clients are ignored).
+    pub fn with_api_keys(mut self, keys: Vec<ApiKey>) -> Self {
+        for key in keys {
+            let Some(entry) = self.clients.get_mut(&key.client_id) else {
+                continue;
+            };
+            Arc::make_mut(entry).api_keys.push(key.clone());
+            self.api_keys.insert(key.digest, key);
+        }
+        self
+    }
+
+    /// The API key with this SHA-256 digest and its application, whether or not it is still
+    /// valid (check [`ApiKey::is_valid_at`]).
+    pub fn api_key(&self, digest: &[u8; 32]) -> Option<(&ApiKey, &Arc<ClientEntry>)> {
+        let key = self.api_keys.get(digest)?;
+        Some((key, self.clients.get(&key.client_id)?))
+    }
+
     /// Loads a snapshot from the store.
     pub async fn load(store: &dyn Store, now: UnixTime) -> Result<Self, StoreError> {
         let apis = store.list_apis().await?;
@@ -85,13 +108,15 @@ impl Catalog {
         let secrets = store.list_client_secrets().await?;
         let subs = store.list_subscriptions().await?;
         let revoked = store.list_revoked_tokens(now).await?;
+        let api_keys = store.list_api_keys().await?;
         Ok(Self::build(
             apis,
             clients,
             secrets,
             subs,
             revoked.into_iter().map(|r| (r.jti, r.expires_at)),
-        ))
+        )
+        .with_api_keys(api_keys))
     }
 
     /// A client by id.

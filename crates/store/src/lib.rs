@@ -28,8 +28,8 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use gatehouse_core::{
-    Api, ApiId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState, Kid, RevokedToken,
-    SecretId, Subscription, UnixTime,
+    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
+    Kid, RevokedToken, SecretId, Subscription, UnixTime,
 };
 
 /// Everything Gatehouse persists. Implementations: [`SqliteStore`] (embedded default) and
@@ -78,6 +78,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// All secrets of all clients (expired ones included).
     async fn list_client_secrets(&self) -> Result<Vec<ClientSecret>, StoreError>;
+
+    // --- API keys (digests only) ---
+    /// Inserts an API key digest (`NotFound` when the client does not exist).
+    async fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let _ = key;
+        Err(StoreError::Unsupported(
+            "API keys are not implemented by this backend yet",
+        ))
+    }
+    /// Marks a key revoked at `at` (`NotFound` when it does not exist).
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: UnixTime) -> Result<(), StoreError> {
+        let _ = (id, at);
+        Err(StoreError::Unsupported(
+            "API keys are not implemented by this backend yet",
+        ))
+    }
+    /// All API keys, revoked and expired ones included.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        Ok(Vec::new())
+    }
 
     // --- Subscriptions ---
     /// Inserts or replaces the subscription for (client, api); the id of an existing row is kept
