@@ -13,6 +13,8 @@ use crate::StoreError;
 pub(crate) enum Unique {
     /// `apis.audience`.
     ApiAudience,
+    /// `api_keys.digest`.
+    ApiKeyDigest,
     /// `apis.name`.
     ApiName,
     /// The table's primary key (or a rule not listed here).
@@ -48,6 +50,7 @@ fn unique_rule(db: &dyn DatabaseError) -> Unique {
     match name {
         "apis.name" | "apis_name_key" => Unique::ApiName,
         "apis.audience" | "apis_audience_key" => Unique::ApiAudience,
+        "api_keys.digest" | "api_keys_digest_key" => Unique::ApiKeyDigest,
         "subscriptions.client_id, subscriptions.api_id" | "subscriptions_client_id_api_id_key" => {
             Unique::SubscriptionPair
         }

@@ -39,9 +39,9 @@ use gatehouse_core::{
 /// - `create_*` fails with [`StoreError::Conflict`] on a duplicate id or unique field
 ///   (API name, API audience).
 /// - `update_*` and `delete_*` return [`StoreError::NotFound`] when the record does not exist.
-/// - Deleting a client deletes its secrets and subscriptions; deleting an API deletes its
-///   subscriptions.
-/// - Writing a secret or subscription for a client or API that does not exist returns
+/// - Deleting a client deletes its secrets, API keys and subscriptions; deleting an API deletes
+///   its subscriptions.
+/// - Writing a secret, API key or subscription for a client or API that does not exist returns
 ///   [`StoreError::NotFound`].
 /// - List methods return records in creation order (oldest first), ties broken by id.
 #[async_trait]
@@ -80,24 +80,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_client_secrets(&self) -> Result<Vec<ClientSecret>, StoreError>;
 
     // --- API keys (digests only) ---
-    /// Inserts an API key digest (`NotFound` when the client does not exist).
-    async fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let _ = key;
-        Err(StoreError::Unsupported(
-            "API keys are not implemented by this backend yet",
-        ))
-    }
-    /// Marks a key revoked at `at` (`NotFound` when it does not exist).
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: UnixTime) -> Result<(), StoreError> {
-        let _ = (id, at);
-        Err(StoreError::Unsupported(
-            "API keys are not implemented by this backend yet",
-        ))
-    }
+    /// Inserts an API key digest (`NotFound` when the client does not exist, `Conflict` on a
+    /// duplicate id or digest).
+    async fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Marks a key revoked at `at` (`NotFound` when it does not exist). Revoking a key that is
+    /// already revoked keeps its first `revoked_at`.
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: UnixTime) -> Result<(), StoreError>;
     /// All API keys, revoked and expired ones included.
-    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        Ok(Vec::new())
-    }
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
 
     // --- Subscriptions ---
     /// Inserts or replaces the subscription for (client, api); the id of an existing row is kept

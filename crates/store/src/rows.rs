@@ -8,8 +8,8 @@
 use std::fmt::Display;
 
 use gatehouse_core::{
-    Api, Audience, AuditEvent, ClaimMap, Client, ClientSecret, KeyRecord, KeyState, RevokedToken,
-    ScopeSet, Subscription, UnixTime,
+    Api, ApiKey, Audience, AuditEvent, ClaimMap, Client, ClientSecret, KeyRecord, KeyState,
+    RevokedToken, ScopeSet, Subscription, UnixTime,
 };
 
 use crate::StoreError;
@@ -51,6 +51,18 @@ pub(crate) struct SecretRow {
     pub(crate) digest: Vec<u8>,
     pub(crate) created_at: i64,
     pub(crate) expires_at: Option<i64>,
+}
+
+/// A row of `api_keys`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) digest: Vec<u8>,
+    pub(crate) prefix: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) revoked_at: Option<i64>,
 }
 
 /// A row of `subscriptions`.
@@ -154,6 +166,21 @@ impl ClientRow {
             tokens_not_before: client.tokens_not_before.map(|t| t.0),
             created_at: client.created_at.0,
         })
+    }
+}
+
+impl ApiKeyRow {
+    /// The row for `key`.
+    pub(crate) fn encode(key: &ApiKey) -> Self {
+        Self {
+            id: key.id.to_string(),
+            client_id: key.client_id.to_string(),
+            digest: key.digest.to_vec(),
+            prefix: key.prefix.clone(),
+            created_at: key.created_at.0,
+            expires_at: key.expires_at.map(|t| t.0),
+            revoked_at: key.revoked_at.map(|t| t.0),
+        }
     }
 }
 
@@ -319,6 +346,22 @@ impl TryFrom<SecretRow> for ClientSecret {
             digest: digest(T, &r.digest)?,
             created_at: UnixTime(r.created_at),
             expires_at: r.expires_at.map(UnixTime),
+        })
+    }
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
+        const T: &str = "api_keys";
+        Ok(ApiKey {
+            id: parse(T, "id", &r.id)?,
+            client_id: parse(T, "client_id", &r.client_id)?,
+            digest: digest(T, &r.digest)?,
+            created_at: UnixTime(r.created_at),
+            expires_at: r.expires_at.map(UnixTime),
+            revoked_at: r.revoked_at.map(UnixTime),
+            prefix: r.prefix,
         })
     }
 }

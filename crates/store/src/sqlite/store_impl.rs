@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 use gatehouse_core::{
-    Api, ApiId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState, Kid, RevokedToken,
-    SecretId, Subscription, UnixTime,
+    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
+    Kid, RevokedToken, SecretId, Subscription, UnixTime,
 };
 
 use super::SqliteStore;
 use crate::conflict::{Unique, duplicate_id, write_error};
 use crate::rows::{
-    AdminTokenRow, ApiRow, AuditRow, ClientRow, KeyRow, RevokedRow, SecretRow, SubscriptionRow,
-    TransitionStamps, decode_all, encode_detail,
+    AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, ClientRow, KeyRow, RevokedRow, SecretRow,
+    SubscriptionRow, TransitionStamps, decode_all, encode_detail,
 };
 use crate::{Store, StoreError};
 
@@ -28,7 +28,19 @@ fn api_conflict(api: &Api) -> impl FnOnce(Unique) -> String + '_ {
     move |rule| match rule {
         Unique::ApiName => format!("api name '{}' already exists", api.name),
         Unique::ApiAudience => format!("api audience '{}' already exists", api.audience),
-        Unique::Id | Unique::SubscriptionPair => duplicate_id("api", &api.id),
+        Unique::Id | Unique::ApiKeyDigest | Unique::SubscriptionPair => {
+            duplicate_id("api", &api.id)
+        }
+    }
+}
+
+/// A duplicate id names the key; a duplicate digest does not repeat any part of it.
+fn api_key_conflict(key: &ApiKey, rule: Unique) -> String {
+    match rule {
+        Unique::ApiKeyDigest => "an api key with the same digest already exists".to_owned(),
+        Unique::ApiAudience | Unique::ApiName | Unique::Id | Unique::SubscriptionPair => {
+            duplicate_id("api key", &key.id)
+        }
     }
 }
 
@@ -188,6 +200,42 @@ impl Store for SqliteStore {
             sqlx::query_as("SELECT * FROM client_secrets ORDER BY created_at, id")
                 .fetch_all(&self.pool)
                 .await?;
+        decode_all(rows)
+    }
+
+    async fn add_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let r = ApiKeyRow::encode(key);
+        sqlx::query(
+            "INSERT INTO api_keys (id, client_id, digest, prefix, created_at, expires_at, \
+             revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.id)
+        .bind(r.client_id)
+        .bind(r.digest)
+        .bind(r.prefix)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .bind(r.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |rule| api_key_conflict(key, rule)))?;
+        Ok(())
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: UnixTime) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+                .bind(at.0)
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let rows: Vec<ApiKeyRow> = sqlx::query_as("SELECT * FROM api_keys ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
         decode_all(rows)
     }
 

@@ -3,9 +3,9 @@
 //! that rewrites anything on the way through fails the exact round trip.
 
 use gatehouse_core::{
-    Alg, Api, ApiId, Audience, AuditEvent, AuthMethod, ClaimMap, Client, ClientId, ClientSecret,
-    KeyRecord, KeyState, Kid, RevokedToken, ScopeSet, SecretId, Subscription, SubscriptionId,
-    SubscriptionStatus, UnixTime,
+    Alg, Api, ApiId, ApiKey, ApiKeyId, Audience, AuditEvent, AuthMethod, ClaimMap, Client,
+    ClientId, ClientSecret, KeyRecord, KeyState, Kid, RevokedToken, ScopeSet, SecretId,
+    Subscription, SubscriptionId, SubscriptionStatus, UnixTime,
 };
 use gatehouse_store::StoreError;
 use serde_json::{Value, json};
@@ -114,6 +114,19 @@ pub(crate) fn secret(
         digest: digest(created_at.to_le_bytes()[0]),
         created_at: UnixTime(created_at),
         expires_at: expires_at.map(UnixTime),
+    }
+}
+
+/// An API key of `client`, its digest seeded by `seed`, neither expiring nor revoked.
+pub(crate) fn api_key(id: &str, client: &str, seed: u8, created_at: i64) -> ApiKey {
+    ApiKey {
+        id: ApiKeyId::parse(id).unwrap(),
+        client_id: ClientId::parse(client).unwrap(),
+        digest: digest(seed),
+        prefix: format!("gatehouse_ak_{id}"),
+        created_at: UnixTime(created_at),
+        expires_at: None,
+        revoked_at: None,
     }
 }
 

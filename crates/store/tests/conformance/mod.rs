@@ -6,6 +6,7 @@
 //! The body runs in its own task so a failed assertion still reaches the teardown (a
 //! PostgreSQL test must drop its schema) before the panic is passed on.
 
+pub(crate) mod api_keys;
 pub(crate) mod apis;
 pub(crate) mod catalog;
 pub(crate) mod clients;
@@ -64,6 +65,13 @@ macro_rules! conformance_tests {
             clients::client_secrets_round_trip_and_duplicate_ids_conflict,
             clients::a_secret_for_a_missing_client_is_not_found,
             clients::expire_client_secrets_spares_keep_and_never_extends_an_earlier_expiry,
+            api_keys::api_keys_round_trip_every_field_oldest_first,
+            api_keys::an_api_key_for_a_missing_client_is_not_found,
+            api_keys::api_key_duplicate_id_or_digest_conflicts,
+            api_keys::deleting_a_client_deletes_its_api_keys,
+            api_keys::revoking_an_api_key_keeps_the_first_revocation_time,
+            api_keys::revoking_a_missing_api_key_is_not_found,
+            api_keys::catalog_finds_an_api_key_by_digest_with_its_client,
             subscriptions::upsert_inserts_then_replaces_scopes_and_status_keeping_the_id,
             subscriptions::delete_subscription_removes_it_and_a_missing_one_is_not_found,
             subscriptions::a_subscription_to_a_missing_client_or_api_is_not_found,
