@@ -13,10 +13,10 @@ const REALM: &str = "gatehouse";
 pub enum GatewayError {
     /// Client: no credential was sent (401, bare challenge, RFC 6750 §3.1).
     #[error("credentials required")]
-    MissingCredentials,
+    MissingCredentials(Schemes),
     /// Client: the credential was invalid, expired, revoked or for another audience (401).
-    #[error("invalid token")]
-    InvalidToken,
+    #[error("invalid credentials")]
+    InvalidCredentials(Schemes),
     /// Client: the token lacks scopes (403 `insufficient_scope`).
     #[error("insufficient scope")]
     InsufficientScope {
@@ -54,10 +54,19 @@ pub enum GatewayError {
     Internal,
 }
 
+/// The credential schemes an API accepts, for the `WWW-Authenticate` challenges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Schemes {
+    /// `Authorization: Bearer`.
+    pub bearer: bool,
+    /// An API key header.
+    pub api_key: bool,
+}
+
 impl GatewayError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::MissingCredentials | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::MissingCredentials(_) | Self::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::InsufficientScope { .. } | Self::NotSubscribed => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -69,16 +78,28 @@ impl GatewayError {
         }
     }
 
-    fn challenge(&self) -> Option<String> {
-        match self {
-            Self::MissingCredentials => Some(format!("Bearer realm=\"{REALM}\"")),
-            Self::InvalidToken => {
-                Some(format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""))
+    fn challenges(&self) -> Vec<String> {
+        let schemes = |s: &Schemes, invalid: bool| {
+            let mut out = Vec::new();
+            if s.bearer {
+                out.push(if invalid {
+                    format!("Bearer realm=\"{REALM}\", error=\"invalid_token\"")
+                } else {
+                    format!("Bearer realm=\"{REALM}\"")
+                });
             }
-            Self::InsufficientScope { required } => Some(format!(
+            if s.api_key {
+                out.push(format!("ApiKey realm=\"{REALM}\""));
+            }
+            out
+        };
+        match self {
+            Self::MissingCredentials(s) => schemes(s, false),
+            Self::InvalidCredentials(s) => schemes(s, true),
+            Self::InsufficientScope { required } => vec![format!(
                 "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{required}\""
-            )),
-            _ => None,
+            )],
+            _ => Vec::new(),
         }
     }
 }
@@ -98,11 +119,10 @@ impl IntoResponse for GatewayError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Some(c) = self
-            .challenge()
-            .and_then(|c| HeaderValue::from_str(&c).ok())
-        {
-            h.insert(header::WWW_AUTHENTICATE, c);
+        for c in self.challenges() {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                h.append(header::WWW_AUTHENTICATE, v);
+            }
         }
         if let Self::RateLimited { retry_after, limit } = self {
             for (name, value) in [

@@ -42,6 +42,19 @@ pub struct Identity<'a> {
     pub operation: &'a str,
 }
 
+impl Identity<'_> {
+    /// The verified identity headers.
+    pub fn headers(&self) -> [(&'static str, &str); 5] {
+        [
+            (CLIENT_ID, self.client_id),
+            (APPLICATION, self.application),
+            (SCOPES, self.scopes),
+            (SUBJECT, self.subject),
+            (OPERATION, self.operation),
+        ]
+    }
+}
+
 /// Removes hop-by-hop headers, including any named by `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
@@ -85,16 +98,16 @@ pub fn rewrite_request(
     for n in inbound {
         headers.remove(n);
     }
+    for (name, value) in identity.headers() {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    }
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    set(CLIENT_ID, identity.client_id);
-    set(APPLICATION, identity.application);
-    set(SCOPES, identity.scopes);
-    set(SUBJECT, identity.subject);
-    set(OPERATION, identity.operation);
     if let Some(ip) = peer {
         set("x-forwarded-for", &ip.to_string());
     }

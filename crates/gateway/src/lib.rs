@@ -3,12 +3,16 @@
 //!
 //! ```text
 //! request ─▶ route (host, method, path → API, operation)
-//!         ─▶ authenticate (Bearer JWT: cached signature check, live expiry/revocation/audience)
+//!         ─▶ authenticate (Bearer JWT: cached signature check, live expiry/revocation/audience;
+//!                          API key: by digest, tied to the application's subscription)
 //!         ─▶ authorize (scopes of the operation, approved subscription)
 //!         ─▶ rate limit (per application)
 //!         ─▶ identity headers (strip inbound X-Gatehouse-* / Forwarded, set verified ones)
 //!         ─▶ forward (pooled HTTP/1.1, timeout, streaming bodies)
 //! ```
+//!
+//! The forward-auth endpoint (`/.gatehouse/forward-auth`) runs the same decision for nginx,
+//! Caddy, Traefik and Envoy without proxying.
 //!
 //! Errors are RFC 9457 problem documents with RFC 6750 challenges. This crate never logs tokens
 //! and never forwards the caller's `Authorization` header to the backend.
@@ -16,6 +20,7 @@
 
 pub mod authn;
 mod error;
+pub mod forward_auth;
 pub mod identity;
 mod proxy;
 pub mod route;
@@ -24,13 +29,14 @@ pub mod upstream;
 
 use std::sync::Arc;
 
-pub use error::GatewayError;
-pub use proxy::Gateway;
+pub use error::{GatewayError, Schemes};
+pub use proxy::{Decision, Gateway, Principal, RequestInfo};
 pub use spec::{GatewaySpec, RawGateway, SpecError};
 
-/// The gateway's router: every path goes through the proxy pipeline.
+/// The gateway's router: the forward-auth endpoint, and every other path through the proxy.
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
+        .route(forward_auth::PATH, axum::routing::any(forward_auth::handle))
         .fallback(proxy::handle)
         .with_state(gateway)
 }

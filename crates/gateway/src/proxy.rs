@@ -1,6 +1,7 @@
 //! The request path, one step per module, always in this order:
 //! route → authenticate → authorize (scopes, subscription) → rate limit → identity headers →
-//! forward.
+//! forward. [`Gateway::decide`] runs everything up to the identity; the proxy and the
+//! forward-auth endpoint share it.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -11,16 +12,18 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::{ScopeSet, SubscriptionStatus};
 use gatehouse_oauth::OAuthState;
+use gatehouse_store::{Catalog, ClientEntry};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use http::header;
+use http::{HeaderMap, Method, header};
 use http_body_util::Limited;
 
 use crate::GatewayError;
-use crate::authn::{TokenCache, bearer};
+use crate::authn::{self, TokenCache};
+use crate::error::Schemes;
 use crate::identity::{Identity, rewrite_request, strip_hop_by_hop};
 use crate::route::{RouteMiss, RouteTable};
-use crate::spec::GatewaySpec;
+use crate::spec::{ApiSpec, CredentialKind, GatewaySpec};
 use crate::upstream::{HttpClient, Upstreams, http_client, send};
 
 /// A per-application limiter and its burst size.
@@ -39,8 +42,49 @@ pub struct Gateway {
     client: HttpClient,
 }
 
+/// What the caller asked for, wherever it came from (a proxied request or forward-auth headers).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestInfo<'a> {
+    /// Method.
+    pub method: &'a Method,
+    /// Host without port.
+    pub host: Option<&'a str>,
+    /// Path.
+    pub path: &'a str,
+    /// Query string.
+    pub query: Option<&'a str>,
+    /// Headers carrying the credentials.
+    pub headers: &'a HeaderMap,
+}
+
+/// Who is calling, as established by authentication.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Client (application) id.
+    pub client_id: String,
+    /// Subject.
+    pub subject: String,
+    /// Scopes the caller holds on this API.
+    pub scopes: ScopeSet,
+    /// The application.
+    pub entry: Arc<ClientEntry>,
+    /// The credential used.
+    pub kind: CredentialKind,
+}
+
+/// The outcome of the pipeline up to forwarding.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Index of the API in the spec.
+    pub api: usize,
+    /// Index of the route in the API.
+    pub route: usize,
+    /// The caller.
+    pub principal: Principal,
+}
+
 impl Gateway {
-    /// A gateway for `spec`, verifying tokens against the authorization server's `state`.
+    /// A gateway for `spec`, verifying credentials against the authorization server's `state`.
     pub fn new(spec: GatewaySpec, state: Arc<OAuthState>) -> Self {
         let routes = RouteTable::build(&spec);
         let required = spec
@@ -91,7 +135,148 @@ impl Gateway {
         self.tokens.len()
     }
 
-    async fn handle(&self, req: Request) -> Result<Response, GatewayError> {
+    /// Routes, authenticates, authorizes and rate-limits a request.
+    pub fn decide(&self, r: &RequestInfo<'_>) -> Result<Decision, GatewayError> {
+        let m = self
+            .routes
+            .find(&self.spec, r.host, r.method, r.path)
+            .map_err(|miss| match miss {
+                RouteMiss::NotFound => GatewayError::NotFound,
+                RouteMiss::MethodNotAllowed => GatewayError::MethodNotAllowed,
+            })?;
+        let api_spec = self.spec.apis.get(m.api).ok_or(GatewayError::Internal)?;
+        let catalog = self.state.catalog.get();
+        let Some(api) = catalog.find_api(&api_spec.api) else {
+            tracing::error!(api = %api_spec.api, "gateway API is not registered in the store");
+            return Err(GatewayError::Internal);
+        };
+        let approved = |entry: &ClientEntry| {
+            entry
+                .subscriptions
+                .get(&api.id)
+                .filter(|s| s.status == SubscriptionStatus::Approved)
+                .map(|s| s.scopes.clone())
+        };
+
+        // authenticate
+        let principal = self.authenticate(api_spec, api.audience.as_str(), &catalog, r)?;
+
+        // authorize
+        let subscribed = approved(&principal.entry);
+        let principal = match principal.kind {
+            // An API key carries no scopes: it holds what its application's subscription grants.
+            CredentialKind::ApiKey => {
+                let scopes = subscribed.ok_or(GatewayError::NotSubscribed)?;
+                Principal {
+                    scopes,
+                    ..principal
+                }
+            }
+            CredentialKind::Bearer => {
+                if api_spec.require_subscription && subscribed.is_none() {
+                    return Err(GatewayError::NotSubscribed);
+                }
+                principal
+            }
+        };
+        let required = self
+            .required
+            .get(m.api)
+            .and_then(|r| r.get(m.route))
+            .ok_or(GatewayError::Internal)?;
+        if !principal.scopes.is_superset(required) {
+            return Err(GatewayError::InsufficientScope {
+                required: required.to_space_separated(),
+            });
+        }
+
+        // rate limit
+        if let Some(Some((limiter, burst))) = self.limiters.get(m.api)
+            && let Err(not_until) = limiter.check_key(&principal.client_id)
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Err(GatewayError::RateLimited {
+                retry_after: retry_after.max(1),
+                limit: *burst,
+            });
+        }
+        Ok(Decision {
+            api: m.api,
+            route: m.route,
+            principal,
+        })
+    }
+
+    fn authenticate(
+        &self,
+        api_spec: &ApiSpec,
+        audience: &str,
+        catalog: &Catalog,
+        r: &RequestInfo<'_>,
+    ) -> Result<Principal, GatewayError> {
+        let schemes = Schemes {
+            bearer: api_spec.accept.contains(&CredentialKind::Bearer),
+            api_key: api_spec.accept.contains(&CredentialKind::ApiKey),
+        };
+        let invalid = GatewayError::InvalidCredentials(schemes);
+        let now = self.state.now();
+        let token = if schemes.bearer {
+            authn::bearer(r.headers).map_err(|_| invalid.clone())?
+        } else {
+            None
+        };
+        if let Some(token) = token {
+            let ring = self.state.keys.ring();
+            let t = self
+                .tokens
+                .authenticate(
+                    token,
+                    audience,
+                    &ring,
+                    catalog,
+                    &self.state.config.issuer,
+                    now,
+                )
+                .map_err(|_| invalid.clone())?;
+            let entry = catalog.client(&t.client_id).ok_or(invalid.clone())?;
+            let scopes = ScopeSet::parse_space_separated(
+                t.claims.get("scope").and_then(|s| s.as_str()).unwrap_or(""),
+            )
+            .map_err(|_| invalid.clone())?;
+            let subject = t
+                .claims
+                .get("sub")
+                .and_then(|s| s.as_str())
+                .unwrap_or(&t.client_id)
+                .to_owned();
+            return Ok(Principal {
+                client_id: t.client_id.clone(),
+                subject,
+                scopes,
+                entry: Arc::clone(entry),
+                kind: CredentialKind::Bearer,
+            });
+        }
+        let key = if schemes.api_key {
+            api_key_of(api_spec, r).map_err(|_| invalid.clone())?
+        } else {
+            None
+        };
+        if let Some(key) = key {
+            let entry = authn::api_key(&key, catalog, now).map_err(|_| invalid)?;
+            return Ok(Principal {
+                client_id: entry.client.id.to_string(),
+                subject: entry.client.id.to_string(),
+                scopes: ScopeSet::default(),
+                entry: Arc::clone(entry),
+                kind: CredentialKind::ApiKey,
+            });
+        }
+        Err(GatewayError::MissingCredentials(schemes))
+    }
+
+    async fn proxy(&self, req: Request) -> Result<Response, GatewayError> {
         let (mut parts, body) = req.into_parts();
         let peer = parts
             .extensions
@@ -102,79 +287,16 @@ impl Gateway {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned);
-        let host = original_host
-            .as_deref()
-            .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name));
-
-        // route
-        let m = self
-            .routes
-            .find(&self.spec, host, &parts.method, parts.uri.path())
-            .map_err(|miss| match miss {
-                RouteMiss::NotFound => GatewayError::NotFound,
-                RouteMiss::MethodNotAllowed => GatewayError::MethodNotAllowed,
-            })?;
-        let api_spec = self.spec.apis.get(m.api).ok_or(GatewayError::Internal)?;
-        let route = api_spec.routes.get(m.route).ok_or(GatewayError::Internal)?;
-        let catalog = self.state.catalog.get();
-        let Some(api) = catalog.find_api(&api_spec.api) else {
-            tracing::error!(api = %api_spec.api, "gateway API is not registered in the store");
-            return Err(GatewayError::Internal);
+        let info = RequestInfo {
+            method: &parts.method,
+            host: original_host.as_deref().map(strip_port),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
         };
-
-        // authenticate
-        let token = bearer(&parts.headers)?.ok_or(GatewayError::MissingCredentials)?;
-        let now = self.state.now();
-        let ring = self.state.keys.ring();
-        let t = self.tokens.authenticate(
-            token,
-            api.audience.as_str(),
-            &ring,
-            &catalog,
-            &self.state.config.issuer,
-            now,
-        )?;
-        let entry = catalog
-            .client(&t.client_id)
-            .ok_or(GatewayError::InvalidToken)?;
-
-        // authorize
-        let granted = ScopeSet::parse_space_separated(
-            t.claims.get("scope").and_then(|s| s.as_str()).unwrap_or(""),
-        )
-        .map_err(|_| GatewayError::InvalidToken)?;
-        let required = self
-            .required
-            .get(m.api)
-            .and_then(|r| r.get(m.route))
-            .ok_or(GatewayError::Internal)?;
-        if !granted.is_superset(required) {
-            return Err(GatewayError::InsufficientScope {
-                required: required.to_space_separated(),
-            });
-        }
-        if api_spec.require_subscription
-            && !entry
-                .subscriptions
-                .get(&api.id)
-                .is_some_and(|s| s.status == SubscriptionStatus::Approved)
-        {
-            return Err(GatewayError::NotSubscribed);
-        }
-
-        // rate limit
-        if let Some(Some((limiter, burst))) = self.limiters.get(m.api)
-            && let Err(not_until) = limiter.check_key(&t.client_id)
-        {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Err(GatewayError::RateLimited {
-                retry_after: retry_after.max(1),
-                limit: *burst,
-            });
-        }
-
-        // identity headers
+        let d = self.decide(&info)?;
+        let api_spec = self.spec.apis.get(d.api).ok_or(GatewayError::Internal)?;
+        let route = api_spec.routes.get(d.route).ok_or(GatewayError::Internal)?;
         let content_length = parts
             .headers
             .get(header::CONTENT_LENGTH)
@@ -183,17 +305,17 @@ impl Gateway {
         if content_length.is_some_and(|l| l > api_spec.max_body_bytes) {
             return Err(GatewayError::PayloadTooLarge);
         }
+
+        // identity headers
+        let p = &d.principal;
         let identity = Identity {
-            client_id: &t.client_id,
-            application: &entry.client.name,
-            scopes: &granted.to_space_separated(),
-            subject: t
-                .claims
-                .get("sub")
-                .and_then(|s| s.as_str())
-                .unwrap_or(&t.client_id),
+            client_id: &p.client_id,
+            application: &p.entry.client.name,
+            scopes: &p.scopes.to_space_separated(),
+            subject: &p.subject,
             operation: &route.operation,
         };
+        parts.headers.remove(&api_spec.api_key_header);
         rewrite_request(
             &mut parts.headers,
             &self.spec.strip_headers,
@@ -204,14 +326,17 @@ impl Gateway {
         parts.headers.remove(header::HOST);
 
         // forward
-        let path_and_query = parts
+        let query = parts
             .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+            .query()
+            .map(|q| without_param(q, api_spec.api_key_query.as_deref()));
+        let path_and_query = match query.as_deref() {
+            Some(q) if !q.is_empty() => format!("{}?{q}", parts.uri.path()),
+            _ => parts.uri.path().to_owned(),
+        };
         parts.uri = self
             .upstreams
-            .get(m.api)
+            .get(d.api)
             .ok_or(GatewayError::Internal)?
             .target(&path_and_query)?;
         parts.version = http::Version::HTTP_11;
@@ -221,12 +346,103 @@ impl Gateway {
         strip_hop_by_hop(resp.headers_mut());
         Ok(resp)
     }
+
+    /// The identity headers of a decision, for the forward-auth answer.
+    pub fn identity_headers(&self, d: &Decision) -> Vec<(&'static str, String)> {
+        let operation = self
+            .spec
+            .apis
+            .get(d.api)
+            .and_then(|a| a.routes.get(d.route))
+            .map(|r| r.operation.as_str())
+            .unwrap_or("");
+        let p = &d.principal;
+        let scopes = p.scopes.to_space_separated();
+        let identity = Identity {
+            client_id: &p.client_id,
+            application: &p.entry.client.name,
+            scopes: &scopes,
+            subject: &p.subject,
+            operation,
+        };
+        identity
+            .headers()
+            .iter()
+            .map(|(n, v)| (*n, (*v).to_owned()))
+            .collect()
+    }
+
+    /// The forward-auth peers.
+    pub(crate) fn forward_auth_peers(&self) -> &[(std::net::IpAddr, u8)] {
+        &self.spec.forward_auth_peers
+    }
 }
 
-/// The axum handler for every gateway request.
+/// The API key a request carries, from the header or (when enabled) the query.
+fn api_key_of(api: &ApiSpec, r: &RequestInfo<'_>) -> Result<Option<String>, authn::Rejected> {
+    if let Some(v) = r.headers.get(&api.api_key_header) {
+        return v
+            .to_str()
+            .map(|s| Some(s.trim().to_owned()))
+            .map_err(|_| authn::Rejected);
+    }
+    let (Some(param), Some(query)) = (&api.api_key_query, r.query) else {
+        return Ok(None);
+    };
+    Ok(query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == param).then(|| v.to_owned())
+    }))
+}
+
+/// `query` without `param` (the API key must not reach the backend).
+fn without_param(query: &str, param: Option<&str>) -> String {
+    let Some(param) = param else {
+        return query.to_owned();
+    };
+    query
+        .split('&')
+        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != param)
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `host:port` → `host` (IPv6 literals keep their brackets).
+pub(crate) fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host
+            .split_once(']')
+            .map_or(host, |(h, _)| h.strip_prefix('[').unwrap_or(h));
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+/// The axum handler for every proxied request.
 pub(crate) async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
-    match gw.handle(req).await {
+    match gw.proxy(req).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_query_parameter_is_removed_before_forwarding() {
+        assert_eq!(
+            without_param("a=1&api_key=s&b=2", Some("api_key")),
+            "a=1&b=2"
+        );
+        assert_eq!(without_param("api_key=s", Some("api_key")), "");
+        assert_eq!(without_param("a=1", None), "a=1");
+    }
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(strip_port("api.example:8080"), "api.example");
+        assert_eq!(strip_port("api.example"), "api.example");
+        assert_eq!(strip_port("[::1]:8080"), "::1");
     }
 }

@@ -137,6 +137,7 @@ mod tests {
         let raw = RawGateway {
             listen: Some("127.0.0.1:0".into()),
             strip_headers: vec![],
+            forward_auth: Default::default(),
             apis: vec![crate::spec::RawApi {
                 api: "orders".into(),
                 upstreams: vec!["http://127.0.0.1:1".into()],

@@ -34,6 +34,17 @@ pub struct RawGateway {
     pub strip_headers: Vec<String>,
     /// Protected APIs.
     pub apis: Vec<RawApi>,
+    /// The forward-auth endpoint for nginx/Caddy/Traefik/Envoy.
+    pub forward_auth: RawForwardAuth,
+}
+
+/// `[gateway.forward_auth]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawForwardAuth {
+    /// Peers (IP addresses or CIDR ranges) allowed to call the endpoint and whose
+    /// `X-Original-*` / `X-Forwarded-*` headers are believed. Empty: the endpoint is off.
+    pub trusted_peers: Vec<String>,
 }
 
 /// `[[gateway.apis]]`.
@@ -48,8 +59,12 @@ pub struct RawApi {
     pub timeout: Option<String>,
     /// Largest request body forwarded (default 1 MiB).
     pub max_body_bytes: Option<u64>,
-    /// Accepted credentials (default `["bearer"]`).
+    /// Accepted credentials: `bearer`, `api_key` (default `["bearer"]`).
     pub accept: Option<Vec<String>>,
+    /// Header carrying an API key (default `X-API-Key`).
+    pub api_key_header: Option<String>,
+    /// Query parameter carrying an API key (off unless set; keys in URLs end up in logs).
+    pub api_key_query: Option<String>,
     /// Scopes every operation requires.
     pub scopes: Vec<String>,
     /// Whether an approved subscription is required (default true).
@@ -92,6 +107,8 @@ pub struct RawRoute {
 pub enum CredentialKind {
     /// Our JWT access tokens (`Authorization: Bearer`).
     Bearer,
+    /// An application's API key (header, or query parameter when enabled).
+    ApiKey,
 }
 
 /// The validated gateway.
@@ -101,6 +118,8 @@ pub struct GatewaySpec {
     pub listen: SocketAddr,
     /// Extra headers to strip, lower-cased.
     pub strip_headers: Vec<String>,
+    /// Peers trusted to call the forward-auth endpoint: (network, prefix length).
+    pub forward_auth_peers: Vec<(std::net::IpAddr, u8)>,
     /// APIs.
     pub apis: Vec<ApiSpec>,
 }
@@ -118,6 +137,10 @@ pub struct ApiSpec {
     pub max_body_bytes: u64,
     /// Accepted credentials.
     pub accept: Vec<CredentialKind>,
+    /// API key header (lower-case).
+    pub api_key_header: http::HeaderName,
+    /// API key query parameter, if enabled.
+    pub api_key_query: Option<String>,
     /// Scopes every operation requires.
     pub scopes: ScopeSet,
     /// Whether an approved subscription is required.
@@ -186,9 +209,24 @@ impl RawGateway {
             .iter()
             .map(|h| h.to_ascii_lowercase())
             .collect();
+        let forward_auth_peers = self
+            .forward_auth
+            .trusted_peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                parse_cidr(p).ok_or_else(|| {
+                    err(
+                        format!("gateway.forward_auth.trusted_peers[{i}]"),
+                        format!("{p:?} is not an IP address or CIDR range"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(GatewaySpec {
             listen,
             strip_headers,
+            forward_auth_peers,
             apis,
         }))
     }
@@ -236,9 +274,10 @@ impl RawApi {
                 .iter()
                 .map(|k| match k.as_str() {
                     "bearer" => Ok(CredentialKind::Bearer),
+                    "api_key" => Ok(CredentialKind::ApiKey),
                     other => Err(err(
                         format!("{at}.accept"),
-                        format!("{other:?} is not supported yet (supported: bearer)"),
+                        format!("{other:?} is not supported yet (supported: bearer, api_key)"),
                     )),
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -265,7 +304,23 @@ impl RawApi {
             .enumerate()
             .map(|(i, r)| r.validate(&format!("{at}.routes[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
+        let api_key_header = http::HeaderName::from_bytes(
+            self.api_key_header
+                .as_deref()
+                .unwrap_or("x-api-key")
+                .to_ascii_lowercase()
+                .as_bytes(),
+        )
+        .map_err(|_| err(format!("{at}.api_key_header"), "not a valid header name"))?;
+        if matches!(api_key_header.as_str(), "authorization" | "host" | "cookie") {
+            return Err(err(
+                format!("{at}.api_key_header"),
+                "choose a dedicated header",
+            ));
+        }
         Ok(ApiSpec {
+            api_key_header,
+            api_key_query: self.api_key_query.clone().filter(|q| !q.is_empty()),
             api: self.api.clone(),
             upstreams,
             timeout,
@@ -329,5 +384,63 @@ impl RawRoute {
             methods,
             scopes: scopes(&format!("{at}.scopes"), &self.scopes)?,
         })
+    }
+}
+
+/// Parses `1.2.3.4`, `1.2.3.0/24`, `::1` or `fd00::/8`.
+fn parse_cidr(s: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+        None => (s, None),
+    };
+    let ip: std::net::IpAddr = addr.trim().parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = len.unwrap_or(max);
+    (len <= max).then_some((ip, len))
+}
+
+/// Whether `ip` is inside one of `nets`.
+pub fn peer_trusted(nets: &[(std::net::IpAddr, u8)], ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let bits = |ip: IpAddr| -> (u128, u8) {
+        match ip {
+            IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+            IpAddr::V6(v) => (u128::from(v), 128),
+        }
+    };
+    let ip = match ip {
+        IpAddr::V6(v) => v.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let (value, width) = bits(ip);
+    nets.iter().any(|(net, len)| {
+        let (nv, nw) = bits(*net);
+        if nw != width {
+            return false;
+        }
+        let shift = u32::from(width - (*len).min(width));
+        shift >= 128 || value.checked_shr(shift) == nv.checked_shr(shift)
+    })
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::*;
+
+    #[test]
+    fn cidr_membership() {
+        let nets = vec![
+            parse_cidr("127.0.0.0/8").unwrap(),
+            parse_cidr("10.1.2.3").unwrap(),
+            parse_cidr("fd00::/8").unwrap(),
+        ];
+        assert!(peer_trusted(&nets, "127.9.9.9".parse().unwrap()));
+        assert!(peer_trusted(&nets, "10.1.2.3".parse().unwrap()));
+        assert!(!peer_trusted(&nets, "10.1.2.4".parse().unwrap()));
+        assert!(peer_trusted(&nets, "fd12::1".parse().unwrap()));
+        assert!(peer_trusted(&nets, "::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!peer_trusted(&nets, "192.168.0.1".parse().unwrap()));
+        assert!(parse_cidr("1.2.3.4/33").is_none());
+        assert!(parse_cidr("nope").is_none());
     }
 }

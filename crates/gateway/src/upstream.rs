@@ -65,10 +65,24 @@ pub async fn send(
 ) -> Result<Response<Body>, GatewayError> {
     match tokio::time::timeout(timeout, client.request(req)).await {
         Err(_) => Err(GatewayError::GatewayTimeout),
+        Ok(Err(e)) if body_over_limit(&e) => Err(GatewayError::PayloadTooLarge),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "upstream request failed");
             Err(GatewayError::BadGateway)
         }
         Ok(Ok(resp)) => Ok(resp.map(Body::new)),
     }
+}
+
+/// Whether a failed upstream request failed because the client's (streamed) body passed the
+/// API's limit: a client fault (413), not an upstream one.
+fn body_over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }

@@ -1,0 +1,68 @@
+//! The forward-auth endpoint: the gateway's decision without proxying, for nginx
+//! (`auth_request`), Caddy and Traefik (`forward_auth`) and Envoy (`ext_authz` HTTP).
+//!
+//! The original request is described by `X-Original-Method` / `X-Original-URI` (nginx) or
+//! `X-Forwarded-Method` / `X-Forwarded-Uri` / `X-Forwarded-Host` (Caddy, Traefik); the credential
+//! comes in the usual headers. These headers are believed only from `trusted_peers`. The answer
+//! is 200 with the `X-Gatehouse-*` identity headers, or the same 401/403/429 as the proxy.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http::Method;
+
+use crate::proxy::{RequestInfo, strip_port};
+use crate::spec::peer_trusted;
+use crate::{Gateway, GatewayError};
+
+/// The path of the forward-auth endpoint on the gateway listener.
+pub const PATH: &str = "/.gatehouse/forward-auth";
+
+fn header<'a>(req: &'a Request, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|n| req.headers().get(*n).and_then(|v| v.to_str().ok()))
+}
+
+/// Handles a forward-auth subrequest.
+pub(crate) async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if !peer.is_some_and(|ip| peer_trusted(gw.forward_auth_peers(), ip)) {
+        // Untrusted callers learn nothing, not even that the endpoint exists.
+        return GatewayError::NotFound.into_response();
+    }
+    let method = header(&req, &["x-original-method", "x-forwarded-method"])
+        .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+        .unwrap_or(Method::GET);
+    let uri = header(&req, &["x-original-uri", "x-forwarded-uri"]).unwrap_or("/");
+    let (path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (uri, None),
+    };
+    let host = header(&req, &["x-forwarded-host", "host"]).map(strip_port);
+    let info = RequestInfo {
+        method: &method,
+        host,
+        path,
+        query,
+        headers: req.headers(),
+    };
+    match gw.decide(&info) {
+        Ok(d) => {
+            let mut resp = StatusCode::OK.into_response();
+            for (name, value) in gw.identity_headers(&d) {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    resp.headers_mut().insert(name, v);
+                }
+            }
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
