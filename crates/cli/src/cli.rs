@@ -182,12 +182,12 @@ pub enum ClientCmd {
     },
     /// List clients.
     List,
-    /// Show a client with its secrets (metadata only) and grants.
+    /// Show a client with its secrets and API keys (metadata only) and grants.
     Show {
         /// Client id.
         id: String,
     },
-    /// Delete a client, its secrets and grants.
+    /// Delete a client, its secrets, API keys and grants.
     Delete {
         /// Client id.
         id: String,
@@ -204,6 +204,37 @@ pub enum ClientCmd {
     RevokeTokens {
         /// Client id.
         id: String,
+    },
+    /// Manage the client's API keys (several may be valid at once, for rotation).
+    ApiKey {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: ApiKeyCmd,
+    },
+}
+
+/// `client api-key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCmd {
+    /// Issue an API key; prints it once.
+    Create {
+        /// Client id.
+        client_id: String,
+        /// Lifetime, e.g. 90d (at most 730d) [default: no expiry].
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List the client's API keys (metadata only, never the keys).
+    List {
+        /// Client id.
+        client_id: String,
+    },
+    /// Revoke an API key at once.
+    Revoke {
+        /// Client id.
+        client_id: String,
+        /// Key id (from `create` or `list`).
+        key_id: String,
     },
 }
 

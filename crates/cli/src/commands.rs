@@ -17,6 +17,8 @@ use crate::cli::{
 };
 use crate::{CliError, fsutil};
 
+mod api_keys;
+
 /// What a command produced.
 #[derive(Debug)]
 pub struct Output {
@@ -307,6 +309,7 @@ async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
                 human,
             ))
         }
+        ClientCmd::ApiKey { cmd } => api_keys::run(c, cmd).await,
         ClientCmd::RevokeTokens { id } => {
             let r: TokensRevoked = c
                 .call::<(), _>(

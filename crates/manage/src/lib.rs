@@ -1,6 +1,6 @@
 //! The Gatehouse management service and admin REST API (`/admin/v1/...`): APIs, applications
-//! (OAuth clients) and their secrets, grants (subscriptions), signing keys, the admin token and
-//! the audit log.
+//! (OAuth clients) with their secrets and API keys, grants (subscriptions), signing keys, the
+//! admin token and the audit log.
 //!
 //! Business rules live in [`ManageService`]; the routes are thin. Every change is audited and
 //! reloads the in-memory catalog. Secrets appear only in the response that creates them; this

@@ -13,12 +13,13 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_net::RequestId;
 use gatehouse_proto::admin::{
-    AdminTokenRotated, CreateApi, CreateClient, GrantRequest, KeyView, List, RotateKeys,
-    RotateSecret,
+    AdminTokenRotated, ApiKeyView, CreateApi, CreateApiKey, CreateClient, GrantRequest, KeyView,
+    List, RotateKeys, RotateSecret,
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
+use crate::service::api_key_view;
 use crate::{ManageError, ManageService};
 
 /// The actor name recorded in the audit log for admin-token requests.
@@ -70,6 +71,14 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         )
         .route("/admin/v1/clients/{id}/rotate-secret", post(rotate_secret))
         .route("/admin/v1/clients/{id}/revoke-tokens", post(revoke_tokens))
+        .route(
+            "/admin/v1/clients/{id}/api-keys",
+            get(list_api_keys).post(create_api_key),
+        )
+        .route(
+            "/admin/v1/clients/{id}/api-keys/{key}/revoke",
+            post(revoke_api_key),
+        )
         .route("/admin/v1/grants", get(list_grants).put(put_grant))
         .route("/admin/v1/grants/{client}/{api}", delete(delete_grant))
         .route("/admin/v1/keys", get(list_keys))
@@ -228,9 +237,14 @@ async fn show_client(
         .collect();
     let mut grants: Vec<_> = entry.subscriptions.values().cloned().collect();
     grants.sort_by_key(|a| a.created_at);
-    Ok(Json(
-        serde_json::json!({ "client": entry.client, "secrets": secrets, "grants": grants }),
-    ))
+    let api_keys: Vec<ApiKeyView> = entry
+        .api_keys
+        .iter()
+        .map(|k| api_key_view(k, now))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "client": entry.client, "secrets": secrets, "grants": grants, "api_keys": api_keys
+    })))
 }
 
 async fn delete_client(
@@ -258,6 +272,37 @@ async fn revoke_tokens(
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(Json(s.service.revoke_tokens(ADMIN_ACTOR, &id).await?).into_response())
+}
+
+async fn create_api_key(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+    OptionalBody(req): OptionalBody<CreateApiKey>,
+) -> Result<Response> {
+    let created = s
+        .service
+        .create_api_key(ADMIN_ACTOR, &id, req.expires_in.as_deref())
+        .await?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(created)).into_response(),
+    ))
+}
+
+async fn list_api_keys(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> Result<Json<List<ApiKeyView>>> {
+    Ok(Json(List {
+        items: s.service.list_api_keys(&id).await?,
+    }))
+}
+
+async fn revoke_api_key(
+    State(s): State<Arc<AdminState>>,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    s.service.revoke_api_key(ADMIN_ACTOR, &id, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,6 +20,10 @@ use gatehouse_store::Catalog;
 
 use crate::ManageError;
 
+mod api_keys;
+
+pub(crate) use api_keys::api_key_view;
+
 /// Longest accepted API or client name.
 const MAX_NAME: usize = 128;
 /// Most scopes one API may define.

@@ -107,6 +107,45 @@ pub struct TokensRevoked {
     pub tokens_not_before: i64,
 }
 
+/// `POST /admin/v1/clients/{id}/api-keys` (an empty body means a key that never expires).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// Lifetime of the key, e.g. `90d` (at most two years; default: no expiry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+/// Response to API key creation: the key appears here once and never again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    /// Id of the key record (to list or revoke it).
+    pub id: String,
+    /// The API key, shown once.
+    pub api_key: String,
+    /// The first characters of the key, as listings show them.
+    pub prefix: String,
+    /// When the key stops working (seconds since the epoch), if ever.
+    pub expires_at: Option<i64>,
+}
+
+/// An API key as listings show it: metadata only, never the key or its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    /// Id of the key record.
+    pub id: String,
+    /// The first characters of the key.
+    pub prefix: String,
+    /// Created at (seconds since the epoch).
+    pub created_at: i64,
+    /// Stops working at, if ever.
+    pub expires_at: Option<i64>,
+    /// Revoked at, if revoked.
+    pub revoked_at: Option<i64>,
+    /// Whether the key authenticates now (neither revoked nor expired).
+    pub valid: bool,
+}
+
 /// `PUT /admin/v1/grants`: approve a subscription with exactly these scopes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
