@@ -14,4 +14,4 @@ mod serve;
 pub use health::{Readiness, health_router};
 pub use metrics::{Metrics, metrics_router};
 pub use request_id::{RequestId, request_id_layer};
-pub use serve::{ListenError, check_plain_http_allowed, serve};
+pub use serve::{ListenError, ServeOptions, check_plain_http_allowed, serve, serve_with};
