@@ -206,6 +206,8 @@ pub struct Config {
     pub log_level: String,
     /// The gateway, when `gateway.listen` is set.
     pub gateway: Option<gatehouse_gateway::GatewaySpec>,
+    /// The config file this came from (re-read on SIGHUP or change for gateway hot reload).
+    pub config_path: Option<PathBuf>,
 }
 
 /// Reads and parses a config file.
@@ -235,7 +237,9 @@ pub fn resolve(flags: &Flags, env: &dyn Env) -> Result<Config, ConfigError> {
         Some(p) => read_file(p)?,
         None => RawConfig::default(),
     };
-    resolve_with(flags, env, file)
+    let mut cfg = resolve_with(flags, env, file)?;
+    cfg.config_path = config_path;
+    Ok(cfg)
 }
 
 /// Resolves with an already-parsed file.
@@ -384,6 +388,7 @@ pub fn resolve_with(flags: &Flags, env: &dyn Env, file: RawConfig) -> Result<Con
         .validate()
         .map_err(|e| invalid(&e.field, e.message))?;
     Ok(Config {
+        config_path: None,
         gateway,
         data_dir,
         listen,

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod fsutil;
+pub mod reload;
 pub mod server;
 
 use std::process::ExitCode;

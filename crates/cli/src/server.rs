@@ -162,10 +162,18 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
                 tracing::warn!(api = %api.api, "gateway API is not registered yet: its routes answer 500 until `gatehouse api create` registers it");
             }
         }
-        let gateway = Arc::new(gatehouse_gateway::Gateway::new(
-            spec.clone(),
-            Arc::clone(&state),
+        let gateway: gatehouse_gateway::SharedGateway = Arc::new(arc_swap::ArcSwap::from_pointee(
+            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&state)),
         ));
+        if let Some(path) = &cfg.config_path {
+            crate::reload::spawn(
+                path.clone(),
+                spec.listen,
+                Arc::clone(&gateway),
+                Arc::clone(&state),
+                shutdown.subscribe(),
+            );
+        }
         let mut stop = shutdown.subscribe();
         let app =
             gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));

@@ -7,16 +7,15 @@
 //! is 200 with the `X-Gatehouse-*` identity headers, or the same 401/403/429 as the proxy.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http::Method;
 
+use crate::GatewayError;
 use crate::proxy::{RequestInfo, strip_port};
 use crate::spec::peer_trusted;
-use crate::{Gateway, GatewayError};
 
 /// The path of the forward-auth endpoint on the gateway listener.
 pub const PATH: &str = "/.gatehouse/forward-auth";
@@ -28,7 +27,8 @@ fn header<'a>(req: &'a Request, names: &[&str]) -> Option<&'a str> {
 }
 
 /// Handles a forward-auth subrequest.
-pub(crate) async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
+pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Request) -> Response {
+    let gw = shared.load_full();
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

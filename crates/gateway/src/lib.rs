@@ -33,8 +33,11 @@ pub use error::{GatewayError, Schemes};
 pub use proxy::{Decision, Gateway, Principal, RequestInfo};
 pub use spec::{GatewaySpec, RawGateway, SpecError};
 
+/// The gateway in force, swapped whole on reload: requests in flight keep the one they loaded.
+pub type SharedGateway = Arc<arc_swap::ArcSwap<Gateway>>;
+
 /// The gateway's router: the forward-auth endpoint, and every other path through the proxy.
-pub fn router(gateway: Arc<Gateway>) -> axum::Router {
+pub fn router(gateway: SharedGateway) -> axum::Router {
     axum::Router::new()
         .route(forward_auth::PATH, axum::routing::any(forward_auth::handle))
         .fallback(proxy::handle)

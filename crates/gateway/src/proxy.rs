@@ -418,7 +418,8 @@ pub(crate) fn strip_port(host: &str) -> &str {
 }
 
 /// The axum handler for every proxied request.
-pub(crate) async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
+pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Request) -> Response {
+    let gw = shared.load_full();
     match gw.proxy(req).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),

@@ -1,0 +1,102 @@
+//! Gateway hot reload: on SIGHUP, or when the config file changes (checked every 2 s), the
+//! `[gateway]` section is read again, validated, and the new gateway swapped in. Requests in
+//! flight finish on the gateway they started with; a bad file is logged and changes nothing.
+//! Other settings (listen addresses, database, keys) need a restart.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use gatehouse_gateway::{Gateway, SharedGateway};
+use gatehouse_oauth::OAuthState;
+use tokio::sync::watch;
+
+/// How often the config file's modification time is checked.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Starts the reload task.
+pub fn spawn(
+    path: PathBuf,
+    listen: SocketAddr,
+    gateway: SharedGateway,
+    state: Arc<OAuthState>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut last = modified(&path);
+        let mut hup = hangup();
+        let mut tick = tokio::time::interval(POLL);
+        loop {
+            let reason = tokio::select! {
+                _ = tick.tick() => {
+                    let now = modified(&path);
+                    if now == last {
+                        continue;
+                    }
+                    last = now;
+                    "config file changed"
+                }
+                Some(()) = recv(&mut hup) => "SIGHUP",
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            match load(&path, listen, &state) {
+                Ok(new) => {
+                    gateway.store(Arc::new(new));
+                    tracing::info!(path = %path.display(), reason, "gateway configuration reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(path = %path.display(), reason, error = %e, "gateway configuration NOT reloaded")
+                }
+            }
+        }
+    });
+}
+
+/// Reads, validates and builds the gateway from the file.
+pub fn load(
+    path: &std::path::Path,
+    listen: SocketAddr,
+    state: &Arc<OAuthState>,
+) -> Result<Gateway, String> {
+    let raw = crate::config::read_file(path).map_err(|e| e.to_string())?;
+    let spec = raw
+        .gateway
+        .validate()
+        .map_err(|e| e.to_string())?
+        .ok_or("the [gateway] section was removed")?;
+    if spec.listen != listen && !(spec.listen.port() == 0 && spec.listen.ip() == listen.ip()) {
+        return Err(format!(
+            "gateway.listen changed to {}: restart to move the listener",
+            spec.listen
+        ));
+    }
+    Ok(Gateway::new(spec, Arc::clone(state)))
+}
+
+fn modified(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+#[cfg(unix)]
+fn hangup() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+}
+
+#[cfg(unix)]
+async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match sig {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+fn hangup() -> Option<()> {
+    None
+}
+
+#[cfg(not(unix))]
+async fn recv(_: &mut Option<()>) -> Option<()> {
+    std::future::pending().await
+}
