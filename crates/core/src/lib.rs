@@ -11,6 +11,7 @@ mod ids;
 mod model;
 mod scope;
 mod time;
+mod usage;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use env::{Env, MapEnv, ProcessEnv};
@@ -22,3 +23,7 @@ pub use model::{
 };
 pub use scope::{Audience, AudienceError, Scope, ScopeError, ScopeSet};
 pub use time::{DurationParseError, UnixTime, parse_duration};
+pub use usage::{
+    LATENCY_BOUNDS_MS, LATENCY_BUCKETS, UsageQuery, UsageRecord, latency_bucket, minute_of,
+    quantile_ms,
+};

@@ -29,7 +29,7 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use gatehouse_core::{
     Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
-    Kid, RevokedToken, SecretId, Subscription, UnixTime,
+    Kid, RevokedToken, SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
 };
 
 /// Everything Gatehouse persists. Implementations: [`SqliteStore`] (embedded default) and
@@ -88,6 +88,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn revoke_api_key(&self, id: &ApiKeyId, at: UnixTime) -> Result<(), StoreError>;
     /// All API keys, revoked and expired ones included.
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    // --- Usage ---
+    /// Adds a batch of usage records (counts add up per key). A batch id seen before is
+    /// ignored, so a gateway may resend a batch after a failure without double counting.
+    async fn add_usage(&self, batch_id: &str, records: &[UsageRecord]) -> Result<(), StoreError> {
+        let _ = (batch_id, records);
+        Err(StoreError::Unsupported(
+            "usage is not implemented by this backend yet",
+        ))
+    }
+    /// Usage records matching the query, oldest minute first.
+    async fn query_usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, StoreError> {
+        let _ = query;
+        Ok(Vec::new())
+    }
 
     // --- Subscriptions ---
     /// Inserts or replaces the subscription for (client, api); the id of an existing row is kept
