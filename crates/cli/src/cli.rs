@@ -62,6 +62,8 @@ pub enum Command {
     },
     /// Get an access token with the client credentials grant.
     Token(TokenArgs),
+    /// Show usage statistics of an API or an application (gateway traffic).
+    Usage(UsageArgs),
     /// Show the audit log (newest first).
     Audit {
         /// How many events.
@@ -302,6 +304,27 @@ pub enum KeysCmd {
 pub enum AdminTokenCmd {
     /// Replace the admin token; writes the new one to the admin token file.
     Rotate,
+}
+
+/// `usage`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["api", "client"])))]
+pub struct UsageArgs {
+    /// API id, name or audience.
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Application (client) id.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Group by application, operation or api [default: application for --api, api for --client].
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Range start, seconds since the epoch [default: 24h before --to].
+    #[arg(long)]
+    pub from: Option<i64>,
+    /// Range end (exclusive), seconds since the epoch [default: now].
+    #[arg(long)]
+    pub to: Option<i64>,
 }
 
 /// `token`.

@@ -56,6 +56,7 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
             cmd: AdminTokenCmd::Rotate,
         } => rotate_admin_token(&client, cli).await,
         Command::Token(args) => token(&client, args).await,
+        Command::Usage(args) => usage(&client, args).await,
         Command::Audit { limit } => {
             let v: Value = client
                 .call::<(), _>(Method::GET, &format!("/admin/v1/audit?limit={limit}"), None)
@@ -513,4 +514,49 @@ async fn token(c: &AdminClient, args: &TokenArgs) -> Result<Output> {
         .map_err(|e| CliError::Failed(format!("bad token response: {e}")))?;
     let human = s(field(&v, "access_token"));
     Ok(Output::new(v, human))
+}
+
+async fn usage(c: &AdminClient, args: &crate::cli::UsageArgs) -> Result<Output> {
+    let path = match (&args.api, &args.client) {
+        (Some(api), _) => format!("/admin/v1/apis/{}/usage", enc(api)),
+        (None, Some(client)) => format!("/admin/v1/applications/{}/usage", enc(client)),
+        (None, None) => {
+            return Err(CliError::Usage(
+                "pass --api API or --client CLIENT_ID".into(),
+            ));
+        }
+    };
+    let mut q = Vec::new();
+    if let Some(by) = &args.by {
+        q.push(format!("by={}", enc(by)));
+    }
+    if let Some(f) = args.from {
+        q.push(format!("from={f}"));
+    }
+    if let Some(t) = args.to {
+        q.push(format!("to={t}"));
+    }
+    let path = if q.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", q.join("&"))
+    };
+    let v: Value = c.call::<(), _>(Method::GET, &path, None).await?;
+    let mut human = format!(
+        "{} requests from {} to {}\n",
+        s(field(&v, "total")),
+        s(field(&v, "from")),
+        s(field(&v, "to"))
+    );
+    for g in items(&v) {
+        human.push_str(&format!(
+            "{:<28} {:>8}  {}  p50={}ms p99={}ms\n",
+            s(field(&g, "key")),
+            s(field(&g, "count")),
+            s(field(&g, "by_class")).replace('"', ""),
+            s(field(&g, "p50_ms")),
+            s(field(&g, "p99_ms")),
+        ));
+    }
+    Ok(Output::new(v, human.trim_end().to_owned()))
 }

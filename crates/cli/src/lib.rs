@@ -10,6 +10,7 @@ pub mod config;
 pub mod fsutil;
 pub mod reload;
 pub mod server;
+pub mod usage_flush;
 
 use std::process::ExitCode;
 

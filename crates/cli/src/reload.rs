@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use gatehouse_gateway::{Gateway, SharedGateway};
+use gatehouse_gateway::{Gateway, SharedGateway, UsageRecorder};
 use gatehouse_oauth::OAuthState;
 use tokio::sync::watch;
 
@@ -21,6 +21,7 @@ pub fn spawn(
     listen: SocketAddr,
     gateway: SharedGateway,
     state: Arc<OAuthState>,
+    recorder: Arc<UsageRecorder>,
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
@@ -40,7 +41,7 @@ pub fn spawn(
                 Some(()) = recv(&mut hup) => "SIGHUP",
                 _ = stop.wait_for(|s| *s) => return,
             };
-            match load(&path, listen, &state) {
+            match load(&path, listen, &state, &recorder) {
                 Ok(new) => {
                     gateway.store(Arc::new(new));
                     tracing::info!(path = %path.display(), reason, "gateway configuration reloaded");
@@ -58,6 +59,7 @@ pub fn load(
     path: &std::path::Path,
     listen: SocketAddr,
     state: &Arc<OAuthState>,
+    recorder: &UsageRecorder,
 ) -> Result<Gateway, String> {
     let raw = crate::config::read_file(path).map_err(|e| e.to_string())?;
     let spec = raw
@@ -71,7 +73,7 @@ pub fn load(
             spec.listen
         ));
     }
-    Ok(Gateway::new(spec, Arc::clone(state)))
+    Ok(Gateway::new(spec, Arc::clone(state), recorder))
 }
 
 fn modified(path: &std::path::Path) -> Option<SystemTime> {

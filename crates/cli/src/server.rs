@@ -33,6 +33,7 @@ pub struct RunningServer {
     pub issuer: String,
     /// The gateway's bound address, when a gateway is configured.
     pub gateway_addr: Option<SocketAddr>,
+    usage: Option<Arc<crate::usage_flush::UsageFlusher>>,
     /// Where the admin token was written (when generated).
     pub admin_token_file: PathBuf,
     /// Shared state (tests use it to inspect).
@@ -43,17 +44,27 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting, drains in-flight requests, and waits.
+    /// Stops accepting, drains in-flight requests, flushes usage, and waits.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after a signal), then flushes usage.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let usage = self.usage.clone();
         self.task.await.context("server task")?.context("serve")?;
+        if let Some(u) = usage {
+            u.flush_now().await;
+        }
         Ok(())
     }
 
-    /// Waits until the server stops (after a signal).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("server task")?.context("serve")?;
-        Ok(())
+    /// Writes the gateway's usage counts so far to the store (tests and shutdown).
+    pub async fn flush_usage(&self) {
+        if let Some(u) = &self.usage {
+            u.flush_now().await;
+        }
     }
 
     /// A sender that triggers graceful shutdown.
@@ -154,6 +165,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     let (shutdown, mut rx) = watch::channel(false);
     spawn_maintenance(Arc::clone(&state), shutdown.subscribe());
     let mut gateway_addr = None;
+    let mut usage = None;
     if let (Some(spec), Some(gl)) = (&cfg.gateway, gateway_listener) {
         gateway_addr = Some(gl.local_addr()?);
         let catalog = state.catalog.get();
@@ -162,8 +174,15 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
                 tracing::warn!(api = %api.api, "gateway API is not registered yet: its routes answer 500 until `gatehouse api create` registers it");
             }
         }
+        let recorder = Arc::new(gatehouse_gateway::UsageRecorder::new());
+        let flusher = Arc::new(crate::usage_flush::UsageFlusher::new(
+            Arc::clone(&recorder),
+            Arc::clone(&state),
+        ));
+        flusher.spawn(shutdown.subscribe());
+        usage = Some(flusher);
         let gateway: gatehouse_gateway::SharedGateway = Arc::new(arc_swap::ArcSwap::from_pointee(
-            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&state)),
+            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&state), &recorder),
         ));
         if let Some(path) = &cfg.config_path {
             crate::reload::spawn(
@@ -171,6 +190,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
                 spec.listen,
                 Arc::clone(&gateway),
                 Arc::clone(&state),
+                Arc::clone(&recorder),
                 shutdown.subscribe(),
             );
         }
@@ -194,6 +214,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     }));
     readiness.set_ready();
     Ok(RunningServer {
+        usage,
         gateway_addr,
         addr,
         issuer,

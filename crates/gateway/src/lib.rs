@@ -26,12 +26,14 @@ mod proxy;
 pub mod route;
 pub mod spec;
 pub mod upstream;
+pub mod usage;
 
 use std::sync::Arc;
 
 pub use error::{GatewayError, Schemes};
 pub use proxy::{Decision, Gateway, Principal, RequestInfo};
 pub use spec::{GatewaySpec, RawGateway, SpecError};
+pub use usage::UsageRecorder;
 
 /// The gateway in force, swapped whole on reload: requests in flight keep the one they loaded.
 pub type SharedGateway = Arc<arc_swap::ArcSwap<Gateway>>;

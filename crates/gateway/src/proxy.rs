@@ -25,6 +25,7 @@ use crate::identity::{Identity, rewrite_request, strip_hop_by_hop};
 use crate::route::{RouteMiss, RouteTable};
 use crate::spec::{ApiSpec, CredentialKind, GatewaySpec};
 use crate::upstream::{HttpClient, Upstreams, http_client, send};
+use crate::usage::{OpSlot, UsageRecorder};
 
 /// A per-application limiter and its burst size.
 type Limiter = (DefaultKeyedRateLimiter<String>, u32);
@@ -40,6 +41,7 @@ pub struct Gateway {
     state: Arc<OAuthState>,
     tokens: TokenCache,
     client: HttpClient,
+    usage: Vec<Vec<Arc<OpSlot>>>,
 }
 
 /// What the caller asked for, wherever it came from (a proxied request or forward-auth headers).
@@ -85,7 +87,17 @@ pub struct Decision {
 
 impl Gateway {
     /// A gateway for `spec`, verifying credentials against the authorization server's `state`.
-    pub fn new(spec: GatewaySpec, state: Arc<OAuthState>) -> Self {
+    pub fn new(spec: GatewaySpec, state: Arc<OAuthState>, recorder: &UsageRecorder) -> Self {
+        let usage = spec
+            .apis
+            .iter()
+            .map(|api| {
+                api.routes
+                    .iter()
+                    .map(|r| recorder.slot(&api.api, &r.operation))
+                    .collect()
+            })
+            .collect();
         let routes = RouteTable::build(&spec);
         let required = spec
             .apis
@@ -122,6 +134,7 @@ impl Gateway {
             state,
             tokens: TokenCache::new(),
             client: http_client(),
+            usage,
         }
     }
 
@@ -276,7 +289,11 @@ impl Gateway {
         Err(GatewayError::MissingCredentials(schemes))
     }
 
-    async fn proxy(&self, req: Request) -> Result<Response, GatewayError> {
+    async fn proxy(
+        &self,
+        req: Request,
+        decided: &mut Option<(usize, usize, String)>,
+    ) -> Result<Response, GatewayError> {
         let (mut parts, body) = req.into_parts();
         let peer = parts
             .extensions
@@ -295,6 +312,7 @@ impl Gateway {
             headers: &parts.headers,
         };
         let d = self.decide(&info)?;
+        *decided = Some((d.api, d.route, d.principal.client_id.clone()));
         let api_spec = self.spec.apis.get(d.api).ok_or(GatewayError::Internal)?;
         let route = api_spec.routes.get(d.route).ok_or(GatewayError::Internal)?;
         let content_length = parts
@@ -420,10 +438,23 @@ pub(crate) fn strip_port(host: &str) -> &str {
 /// The axum handler for every proxied request.
 pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Request) -> Response {
     let gw = shared.load_full();
-    match gw.proxy(req).await {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "usage latency measures real elapsed time"
+    )]
+    let started = std::time::Instant::now();
+    let mut decided = None;
+    let resp = match gw.proxy(req, &mut decided).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
+    };
+    if let Some((api, route, client)) = decided
+        && let Some(slot) = gw.usage.get(api).and_then(|r| r.get(route))
+    {
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        slot.record(&client, resp.status().as_u16(), ms);
     }
+    resp
 }
 
 #[cfg(test)]

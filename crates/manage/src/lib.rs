@@ -13,4 +13,4 @@ mod service;
 
 pub use error::ManageError;
 pub use routes::{AdminRateLimit, router};
-pub use service::{ManageService, algs_in_use};
+pub use service::{GroupBy, ManageService, UsageGroup, UsageReport, algs_in_use};

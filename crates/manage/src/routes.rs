@@ -87,6 +87,9 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         .route("/admin/v1/admin-token/rotate", post(rotate_admin_token))
         .route("/admin/v1/audit", get(list_audit))
         .route("/admin/v1/revocations", get(revocations))
+        .route("/admin/v1/apis/{api}/usage", get(api_usage))
+        .route("/admin/v1/applications/{id}/usage", get(client_usage))
+        .route("/admin/v1/clients/{id}/usage", get(client_usage))
         .fallback(|| async { ManageError::NotFound("route".into()) })
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .with_state(state)
@@ -421,6 +424,32 @@ async fn revocations(State(s): State<Arc<AdminState>>) -> Json<serde_json::Value
             .map(|(id, nb)| serde_json::json!({ "client_id": id, "tokens_not_before": nb }))
             .collect::<Vec<_>>(),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageParams {
+    from: Option<i64>,
+    to: Option<i64>,
+    by: Option<String>,
+}
+
+async fn api_usage(
+    State(s): State<Arc<AdminState>>,
+    Path(api): Path<String>,
+    Query(q): Query<UsageParams>,
+) -> Result<Json<crate::UsageReport>> {
+    let by = q.by.as_deref().unwrap_or("application").parse()?;
+    Ok(Json(s.service.api_usage(&api, q.from, q.to, by).await?))
+}
+
+async fn client_usage(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+    Query(q): Query<UsageParams>,
+) -> Result<Json<crate::UsageReport>> {
+    let by = q.by.as_deref().unwrap_or("api").parse()?;
+    Ok(Json(s.service.client_usage(&id, q.from, q.to, by).await?))
 }
 
 fn no_store(mut resp: Response) -> Response {

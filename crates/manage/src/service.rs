@@ -21,8 +21,10 @@ use gatehouse_store::Catalog;
 use crate::ManageError;
 
 mod api_keys;
+mod usage;
 
 pub(crate) use api_keys::api_key_view;
+pub use usage::{GroupBy, UsageGroup, UsageReport};
 
 /// Longest accepted API or client name.
 const MAX_NAME: usize = 128;
