@@ -13,6 +13,12 @@ pub const SCOPES: &str = "x-gatehouse-scopes";
 pub const SUBJECT: &str = "x-gatehouse-subject";
 /// The matched operation.
 pub const OPERATION: &str = "x-gatehouse-operation";
+/// The signed identity assertion (a JWT), when enabled for the API.
+pub const ASSERTION: &str = "x-gatehouse-identity";
+/// The `typ` of identity assertions: never `at+jwt`, so one can never pass as an access token.
+pub const ASSERTION_TYP: &str = "gatehouse-identity+jwt";
+/// Lifetime of an identity assertion.
+pub const ASSERTION_TTL_SECS: i64 = 60;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
 const HOP_BY_HOP: &[&str] = &[
@@ -53,6 +59,30 @@ impl Identity<'_> {
             (OPERATION, self.operation),
         ]
     }
+}
+
+/// Signs the identity assertion for the backend: `iss`, `sub`, `client_id`, `aud` (the backend),
+/// `scope`, `operation`, `iat`, `exp` (one minute), `jti`, with header `typ: gatehouse-identity+jwt`.
+pub fn sign_assertion(
+    identity: &Identity<'_>,
+    issuer: &str,
+    audience: &str,
+    now: gatehouse_core::UnixTime,
+    key: &gatehouse_keys::SigningKey,
+) -> Option<String> {
+    let claims = serde_json::json!({
+        "iss": issuer,
+        "sub": identity.subject,
+        "client_id": identity.client_id,
+        "aud": audience,
+        "scope": identity.scopes,
+        "operation": identity.operation,
+        "iat": now.0,
+        "exp": now.0 + ASSERTION_TTL_SECS,
+        "jti": gatehouse_keys::secret::random_base62(22),
+    });
+    let json = serde_json::to_vec(&claims).ok()?;
+    key.sign_jwt(ASSERTION_TYP, &json).ok()
 }
 
 /// Removes hop-by-hop headers, including any named by `Connection`.

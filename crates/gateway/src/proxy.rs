@@ -334,6 +334,17 @@ impl Gateway {
             operation: &route.operation,
         };
         parts.headers.remove(&api_spec.api_key_header);
+        let assertion = api_spec.identity_audience.as_deref().and_then(|aud| {
+            let ring = self.state.keys.ring();
+            let key = ring.signer(gatehouse_core::Alg::ES256)?;
+            crate::identity::sign_assertion(
+                &identity,
+                &self.state.config.issuer,
+                aud,
+                self.state.now(),
+                key,
+            )
+        });
         rewrite_request(
             &mut parts.headers,
             &self.spec.strip_headers,
@@ -342,6 +353,9 @@ impl Gateway {
             original_host.as_deref(),
         );
         parts.headers.remove(header::HOST);
+        if let Some(jwt) = assertion.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
+            parts.headers.insert(crate::identity::ASSERTION, jwt);
+        }
 
         // forward
         let query = parts

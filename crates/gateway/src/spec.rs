@@ -65,6 +65,9 @@ pub struct RawApi {
     pub api_key_header: Option<String>,
     /// Query parameter carrying an API key (off unless set; keys in URLs end up in logs).
     pub api_key_query: Option<String>,
+    /// When set, the backend also receives `X-Gatehouse-Identity`: a short-lived JWT signed by
+    /// Gatehouse with this audience (the backend's own URI), verifiable with the JWKS.
+    pub identity_audience: Option<String>,
     /// Scopes every operation requires.
     pub scopes: Vec<String>,
     /// Whether an approved subscription is required (default true).
@@ -141,6 +144,8 @@ pub struct ApiSpec {
     pub api_key_header: http::HeaderName,
     /// API key query parameter, if enabled.
     pub api_key_query: Option<String>,
+    /// Audience of the signed identity assertion, if enabled.
+    pub identity_audience: Option<String>,
     /// Scopes every operation requires.
     pub scopes: ScopeSet,
     /// Whether an approved subscription is required.
@@ -318,7 +323,16 @@ impl RawApi {
                 "choose a dedicated header",
             ));
         }
+        let identity_audience = match &self.identity_audience {
+            Some(a) => Some(
+                gatehouse_core::Audience::parse(a)
+                    .map_err(|e| err(format!("{at}.identity_audience"), e))?
+                    .to_string(),
+            ),
+            None => None,
+        };
         Ok(ApiSpec {
+            identity_audience,
             api_key_header,
             api_key_query: self.api_key_query.clone().filter(|q| !q.is_empty()),
             api: self.api.clone(),
