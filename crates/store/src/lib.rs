@@ -19,6 +19,7 @@ mod open;
 mod postgres;
 mod rows;
 mod sqlite;
+mod usage;
 
 pub use catalog::{Catalog, CatalogCache, ClientEntry};
 pub use error::StoreError;
@@ -39,8 +40,8 @@ use gatehouse_core::{
 /// - `create_*` fails with [`StoreError::Conflict`] on a duplicate id or unique field
 ///   (API name, API audience).
 /// - `update_*` and `delete_*` return [`StoreError::NotFound`] when the record does not exist.
-/// - Deleting a client deletes its secrets, API keys and subscriptions; deleting an API deletes
-///   its subscriptions.
+/// - Deleting a client deletes its secrets, API keys, subscriptions and usage; deleting an API
+///   deletes its subscriptions and usage.
 /// - Writing a secret, API key or subscription for a client or API that does not exist returns
 ///   [`StoreError::NotFound`].
 /// - List methods return records in creation order (oldest first), ties broken by id.
@@ -51,7 +52,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_api(&self, api: &Api) -> Result<(), StoreError>;
     /// Replaces an API (matched by id).
     async fn update_api(&self, api: &Api) -> Result<(), StoreError>;
-    /// Deletes an API and its subscriptions.
+    /// Deletes an API with its subscriptions and usage.
     async fn delete_api(&self, id: &ApiId) -> Result<(), StoreError>;
     /// All APIs.
     async fn list_apis(&self) -> Result<Vec<Api>, StoreError>;
@@ -61,7 +62,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
     /// Replaces a client (matched by id).
     async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
-    /// Deletes a client with its secrets and subscriptions.
+    /// Deletes a client with its secrets, API keys, subscriptions and usage.
     async fn delete_client(&self, id: &ClientId) -> Result<(), StoreError>;
     /// All clients.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
@@ -90,19 +91,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
 
     // --- Usage ---
-    /// Adds a batch of usage records (counts add up per key). A batch id seen before is
-    /// ignored, so a gateway may resend a batch after a failure without double counting.
-    async fn add_usage(&self, batch_id: &str, records: &[UsageRecord]) -> Result<(), StoreError> {
-        let _ = (batch_id, records);
-        Err(StoreError::Unsupported(
-            "usage is not implemented by this backend yet",
-        ))
-    }
-    /// Usage records matching the query, oldest minute first.
-    async fn query_usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, StoreError> {
-        let _ = query;
-        Ok(Vec::new())
-    }
+    /// Adds a batch of usage records in one transaction: each record's count and latency
+    /// buckets are added to the stored row of its key (minute, API, client, operation, status
+    /// class), saturating at `i64::MAX`. A batch id seen before is ignored, so a gateway may
+    /// resend a batch after a failure without double counting.
+    ///
+    /// Records whose API or client does not exist (any more) are skipped, not an error: usage
+    /// of a deleted API or application is dropped, as deleting one deletes its usage.
+    ///
+    /// [`StoreError::Invalid`], with nothing written and the batch id left unused, when the
+    /// batch id is not 1 to 128 characters, or a record has a minute that is not a multiple of
+    /// 60, a status class outside 1..=5, other than [`LATENCY_BUCKETS`] latency buckets, a count
+    /// above `i64::MAX`, or a NUL character in the batch id or operation.
+    ///
+    /// [`LATENCY_BUCKETS`]: gatehouse_core::LATENCY_BUCKETS
+    async fn add_usage(&self, batch_id: &str, records: &[UsageRecord]) -> Result<(), StoreError>;
+    /// Usage rows matching every filter the query sets (`from` inclusive, `to` exclusive),
+    /// ordered by minute, API id, client id, operation (by bytes) and status class.
+    async fn query_usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, StoreError>;
 
     // --- Subscriptions ---
     /// Inserts or replaces the subscription for (client, api); the id of an existing row is kept

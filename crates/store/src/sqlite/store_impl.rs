@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 use gatehouse_core::{
     Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
-    Kid, RevokedToken, SecretId, Subscription, UnixTime,
+    Kid, RevokedToken, SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
 };
+use sqlx::Sqlite;
 
 use super::SqliteStore;
 use crate::conflict::{Unique, duplicate_id, write_error};
@@ -13,6 +14,7 @@ use crate::rows::{
     AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, ClientRow, KeyRow, RevokedRow, SecretRow,
     SubscriptionRow, TransitionStamps, decode_all, encode_detail,
 };
+use crate::usage::{self, UsageRow};
 use crate::{Store, StoreError};
 
 /// `NotFound` unless the statement touched a row.
@@ -234,6 +236,49 @@ impl Store for SqliteStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         let rows: Vec<ApiKeyRow> = sqlx::query_as("SELECT * FROM api_keys ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        decode_all(rows)
+    }
+
+    async fn add_usage(&self, batch_id: &str, records: &[UsageRecord]) -> Result<(), StoreError> {
+        let rows = usage::encode_batch(batch_id, records)?;
+        let mut tx = self.pool.begin().await?;
+        // Claiming the batch id first also takes the write lock (SQLite) or waits for a
+        // concurrent sender of the same batch (PostgreSQL).
+        let claimed = sqlx::query(
+            "INSERT INTO usage_batches (batch_id, received_at) \
+             VALUES (?, CAST(strftime('%s', 'now') AS INTEGER)) ON CONFLICT (batch_id) DO NOTHING",
+        )
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            // Seen before: dropping `tx` rolls back, nothing is added twice.
+            return Ok(());
+        }
+        let mut skipped = 0usize;
+        for row in &rows {
+            let done = usage::upsert::<Sqlite>(row)
+                .build()
+                .execute(&mut *tx)
+                .await?;
+            skipped += usize::from(done.rows_affected() == 0);
+        }
+        tx.commit().await?;
+        if skipped > 0 {
+            tracing::debug!(
+                batch_id,
+                skipped,
+                "usage of deleted APIs or applications dropped"
+            );
+        }
+        Ok(())
+    }
+
+    async fn query_usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, StoreError> {
+        let rows: Vec<UsageRow> = usage::select::<Sqlite>(query)
+            .build_query_as()
             .fetch_all(&self.pool)
             .await?;
         decode_all(rows)

@@ -4,8 +4,8 @@
 
 use gatehouse_core::{
     Alg, Api, ApiId, ApiKey, ApiKeyId, Audience, AuditEvent, AuthMethod, ClaimMap, Client,
-    ClientId, ClientSecret, KeyRecord, KeyState, Kid, RevokedToken, ScopeSet, SecretId,
-    Subscription, SubscriptionId, SubscriptionStatus, UnixTime,
+    ClientId, ClientSecret, KeyRecord, KeyState, Kid, LATENCY_BUCKETS, RevokedToken, ScopeSet,
+    SecretId, Subscription, SubscriptionId, SubscriptionStatus, UnixTime, UsageRecord,
 };
 use gatehouse_store::StoreError;
 use serde_json::{Value, json};
@@ -201,4 +201,34 @@ pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>
         matches!(result, Err(StoreError::NotFound)),
         "expected NotFound, got {result:?}"
     );
+}
+
+/// A usage record: `count` requests, all in the latency bucket `count % LATENCY_BUCKETS`.
+pub(crate) fn usage(
+    minute: i64,
+    api: &str,
+    client: &str,
+    operation: &str,
+    status_class: u8,
+    count: u64,
+) -> UsageRecord {
+    let mut latency_buckets = vec![0; LATENCY_BUCKETS];
+    latency_buckets[usize::try_from(count).unwrap_or(0) % LATENCY_BUCKETS] = count;
+    UsageRecord {
+        minute: UnixTime(minute),
+        api_id: ApiId::parse(api).unwrap(),
+        client_id: ClientId::parse(client).unwrap(),
+        operation: operation.to_owned(),
+        status_class,
+        count,
+        latency_buckets,
+    }
+}
+
+/// Asserts that `result` is [`StoreError::Invalid`], returning its message.
+pub(crate) fn invalid_message<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
+    match result {
+        Err(StoreError::Invalid(msg)) => msg,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
 }

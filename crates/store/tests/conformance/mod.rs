@@ -14,6 +14,7 @@ pub(crate) mod fixtures;
 pub(crate) mod keys;
 pub(crate) mod subscriptions;
 pub(crate) mod tokens;
+pub(crate) mod usage;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -87,6 +88,14 @@ macro_rules! conformance_tests {
             tokens::replace_admin_token_replaces_every_digest,
             tokens::audit_pages_newest_first_with_a_before_cursor,
             tokens::audit_details_round_trip_exactly,
+            usage::usage_round_trips_every_field_exactly,
+            usage::records_with_the_same_key_add_up_within_and_across_batches,
+            usage::a_batch_id_seen_before_is_ignored,
+            usage::sums_saturate_at_i64_max,
+            usage::query_filters_by_api_client_and_minute_range_in_key_order,
+            usage::deleting_a_client_or_api_deletes_its_usage,
+            usage::usage_of_a_missing_client_or_api_is_skipped,
+            usage::invalid_usage_is_rejected_without_writing_or_using_the_batch_id,
             catalog::catalog_load_sees_every_record_type,
             catalog::catalog_cache_reload_swaps_in_changes,
         );
