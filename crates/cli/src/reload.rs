@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use gatehouse_gateway::{Gateway, SharedGateway, UsageRecorder};
+use gatehouse_gateway::{Gateway, GatewayMetrics, SharedGateway, UsageRecorder};
 use gatehouse_oauth::OAuthState;
 use tokio::sync::watch;
 
@@ -22,6 +22,7 @@ pub fn spawn(
     gateway: SharedGateway,
     state: Arc<OAuthState>,
     recorder: Arc<UsageRecorder>,
+    metrics: Arc<GatewayMetrics>,
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
@@ -43,7 +44,7 @@ pub fn spawn(
             };
             match load(&path, listen, &state, &recorder) {
                 Ok(new) => {
-                    gateway.store(Arc::new(new));
+                    gateway.store(Arc::new(new.with_metrics(Arc::clone(&metrics))));
                     tracing::info!(path = %path.display(), reason, "gateway configuration reloaded");
                 }
                 Err(e) => {

@@ -160,7 +160,12 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         per_second: cfg.admin_rate_per_second,
         burst: cfg.admin_rate_burst,
     };
-    let app = app_router(Arc::clone(&state), limit, readiness.clone(), metrics);
+    let app = app_router(
+        Arc::clone(&state),
+        limit,
+        readiness.clone(),
+        metrics.clone(),
+    );
 
     let (shutdown, mut rx) = watch::channel(false);
     spawn_maintenance(Arc::clone(&state), shutdown.subscribe());
@@ -175,6 +180,8 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
             }
         }
         let recorder = Arc::new(gatehouse_gateway::UsageRecorder::new());
+        let gateway_metrics = Arc::new(gatehouse_gateway::GatewayMetrics::default());
+        metrics.register(|r| gateway_metrics.register(r));
         let flusher = Arc::new(crate::usage_flush::UsageFlusher::new(
             Arc::clone(&recorder),
             Arc::clone(&state),
@@ -182,7 +189,8 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         flusher.spawn(shutdown.subscribe());
         usage = Some(flusher);
         let gateway: gatehouse_gateway::SharedGateway = Arc::new(arc_swap::ArcSwap::from_pointee(
-            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&state), &recorder),
+            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&state), &recorder)
+                .with_metrics(Arc::clone(&gateway_metrics)),
         ));
         if let Some(path) = &cfg.config_path {
             crate::reload::spawn(
@@ -191,6 +199,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
                 Arc::clone(&gateway),
                 Arc::clone(&state),
                 Arc::clone(&recorder),
+                Arc::clone(&gateway_metrics),
                 shutdown.subscribe(),
             );
         }

@@ -372,3 +372,52 @@ async fn oversized_body_is_413_and_dead_upstream_is_502() {
         .unwrap();
     assert_eq!(r.status(), 502);
 }
+
+#[tokio::test]
+async fn metrics_count_forwarded_and_refused_requests_with_bounded_labels() {
+    let env = start("").await;
+    env.register_orders().await;
+    let (_, token) = env.client_token(&["orders:read"]).await;
+    assert_eq!(
+        env.http
+            .get(format!("{}/orders/1", env.gateway))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        env.http
+            .get(format!("{}/orders/1", env.gateway))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let text = env
+        .http
+        .get(format!("{}/metrics", env.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"gatehouse_gateway_requests_total{api="orders",operation="get",class="2xx"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"gatehouse_gateway_rejections_total{reason="missing_credentials"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("gatehouse_gateway_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}

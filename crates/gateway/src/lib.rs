@@ -22,6 +22,7 @@ pub mod authn;
 mod error;
 pub mod forward_auth;
 pub mod identity;
+pub mod metrics;
 mod proxy;
 pub mod route;
 pub mod spec;
@@ -31,6 +32,7 @@ pub mod usage;
 use std::sync::Arc;
 
 pub use error::{GatewayError, Schemes};
+pub use metrics::GatewayMetrics;
 pub use proxy::{Decision, Gateway, Principal, RequestInfo};
 pub use spec::{GatewaySpec, RawGateway, SpecError};
 pub use usage::UsageRecorder;

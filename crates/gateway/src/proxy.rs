@@ -22,6 +22,7 @@ use crate::GatewayError;
 use crate::authn::{self, TokenCache};
 use crate::error::Schemes;
 use crate::identity::{Identity, rewrite_request, strip_hop_by_hop};
+use crate::metrics::{ApiLabels, GatewayMetrics, RequestLabels, class_label};
 use crate::route::{RouteMiss, RouteTable};
 use crate::spec::{ApiSpec, CredentialKind, GatewaySpec};
 use crate::upstream::{HttpClient, Upstreams, http_client, send};
@@ -42,6 +43,7 @@ pub struct Gateway {
     tokens: TokenCache,
     client: HttpClient,
     usage: Vec<Vec<Arc<OpSlot>>>,
+    metrics: Arc<GatewayMetrics>,
 }
 
 /// What the caller asked for, wherever it came from (a proxied request or forward-auth headers).
@@ -135,7 +137,14 @@ impl Gateway {
             tokens: TokenCache::new(),
             client: http_client(),
             usage,
+            metrics: Arc::new(GatewayMetrics::default()),
         }
+    }
+
+    /// Counts into `metrics` (shared across reloads and registered by the server).
+    pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The spec.
@@ -460,13 +469,42 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
     let mut decided = None;
     let resp = match gw.proxy(req, &mut decided).await {
         Ok(resp) => resp,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            gw.metrics.rejected(&e);
+            e.into_response()
+        }
     };
-    if let Some((api, route, client)) = decided
-        && let Some(slot) = gw.usage.get(api).and_then(|r| r.get(route))
-    {
-        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        slot.record(&client, resp.status().as_u16(), ms);
+    if let Some((api, route, client)) = decided {
+        let elapsed = started.elapsed();
+        let status = resp.status().as_u16();
+        if let Some(slot) = gw.usage.get(api).and_then(|r| r.get(route)) {
+            slot.record(
+                &client,
+                status,
+                u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            );
+        }
+        if let Some(api_spec) = gw.spec.apis.get(api) {
+            let operation = api_spec
+                .routes
+                .get(route)
+                .map(|r| r.operation.clone())
+                .unwrap_or_default();
+            gw.metrics
+                .requests
+                .get_or_create(&RequestLabels {
+                    api: api_spec.api.clone(),
+                    operation,
+                    class: class_label(status),
+                })
+                .inc();
+            gw.metrics
+                .latency
+                .get_or_create(&ApiLabels {
+                    api: api_spec.api.clone(),
+                })
+                .observe(elapsed.as_secs_f64());
+        }
     }
     resp
 }

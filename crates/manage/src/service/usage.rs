@@ -130,8 +130,11 @@ impl ManageService {
     }
 }
 
+/// Running totals of a group: requests, per status class, latency buckets.
+type Totals = (u64, BTreeMap<String, u64>, Vec<u64>);
+
 fn report(rows: &[UsageRecord], from: UnixTime, to: UnixTime, by: GroupBy) -> UsageReport {
-    let mut groups: BTreeMap<String, (u64, BTreeMap<String, u64>, Vec<u64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
     let mut minutes: BTreeMap<i64, u64> = BTreeMap::new();
     for r in rows {
         let key = match by {
