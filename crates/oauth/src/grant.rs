@@ -60,11 +60,16 @@ pub fn resolve(
         ));
     }
     for r in params.resources.iter().copied().chain(params.audience) {
-        Audience::parse(r)
-            .map_err(|e| OAuthError::InvalidTarget(format!("resource {}: {e}", quote(r))))?;
-        let api = catalog
-            .api_by_audience(r)
-            .ok_or_else(|| OAuthError::InvalidTarget(format!("unknown resource {}", quote(r))))?;
+        // Registered audiences were validated when the API was created, so a hit needs no parse;
+        // only an unknown value is parsed, to say whether it is malformed or merely unknown.
+        let Some(api) = catalog.api_by_audience(r) else {
+            Audience::parse(r)
+                .map_err(|e| OAuthError::InvalidTarget(format!("resource {}: {e}", quote(r))))?;
+            return Err(OAuthError::InvalidTarget(format!(
+                "unknown resource {}",
+                quote(r)
+            )));
+        };
         if granted(&api.id).is_none() {
             return Err(OAuthError::InvalidTarget(format!(
                 "client has no grant for resource {}",
