@@ -488,9 +488,9 @@ fn config_error_names_a_route_path_without_leading_slash() {
 }
 
 #[test]
-fn config_error_names_an_https_upstream() {
+fn config_error_names_an_upstream_with_an_unsupported_scheme() {
     let e = config_error(&orders_api(
-        &["https://orders.internal".into()],
+        &["ftp://orders.internal".into()],
         "",
         ANY_PATH,
     ));

@@ -26,6 +26,7 @@ pub mod metrics;
 mod proxy;
 pub mod route;
 pub mod spec;
+pub mod tls;
 pub mod upstream;
 pub mod usage;
 

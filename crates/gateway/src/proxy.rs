@@ -383,7 +383,9 @@ impl Gateway {
         parts.version = http::Version::HTTP_11;
         let max = usize::try_from(api_spec.max_body_bytes).unwrap_or(usize::MAX);
         let req = Request::from_parts(parts, Body::new(Limited::new(body, max)));
-        let mut resp = send(&self.client, req, api_spec.timeout).await?;
+        let upstreams = self.upstreams.get(d.api).ok_or(GatewayError::Internal)?;
+        let pool = upstreams.pool(&self.client, api_spec);
+        let mut resp = send(pool, req, api_spec.timeout).await?;
         strip_hop_by_hop(resp.headers_mut());
         Ok(resp)
     }

@@ -2,10 +2,14 @@
 //! and its validated form. Errors name the field (`gateway.apis[0].routes[1].path: ...`).
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::{Scope, ScopeSet, parse_duration};
 use serde::Deserialize;
+
+use crate::tls::{self, ClientIdentitySource, FileIdentity, UpstreamTls};
 
 /// A gateway configuration error, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,8 +57,11 @@ pub struct RawForwardAuth {
 pub struct RawApi {
     /// Name or audience of a registered API.
     pub api: String,
-    /// Backend base URLs (`http://host:port[/prefix]`), used round-robin.
+    /// Backend base URLs (`http://` or `https://host:port[/prefix]`, one scheme per API), used
+    /// round-robin.
     pub upstreams: Vec<String>,
+    /// TLS to `https://` upstreams: trusted CA and the client certificate the gateway presents.
+    pub upstream_tls: Option<RawUpstreamTls>,
     /// Upstream timeout (default 30s).
     pub timeout: Option<String>,
     /// Largest request body forwarded (default 1 MiB).
@@ -76,6 +83,20 @@ pub struct RawApi {
     pub rate_limit: Option<RawRateLimit>,
     /// Routes, grouped into named operations.
     pub routes: Vec<RawRoute>,
+}
+
+/// `upstream_tls = { ... }`: every field optional; PEM files, read at config time.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUpstreamTls {
+    /// CA bundle the backend's certificate must chain to (default: the webpki public roots).
+    pub ca_file: Option<String>,
+    /// Certificate chain the gateway presents (mTLS); needs `client_key_file`.
+    pub client_cert_file: Option<String>,
+    /// Private key of `client_cert_file`.
+    pub client_key_file: Option<String>,
+    /// Name to verify in the backend's certificate (and send as SNI) instead of the URL host.
+    pub server_name: Option<String>,
 }
 
 /// A rate limit.
@@ -134,6 +155,8 @@ pub struct ApiSpec {
     pub api: String,
     /// Upstream base URLs.
     pub upstreams: Vec<http::Uri>,
+    /// TLS settings when the upstreams are `https://`.
+    pub upstream_tls: Option<UpstreamTls>,
     /// Upstream timeout.
     pub timeout: Duration,
     /// Largest request body.
@@ -245,24 +268,7 @@ impl RawApi {
                 "name or audience of a registered API is required",
             ));
         }
-        if self.upstreams.is_empty() {
-            return Err(err(
-                format!("{at}.upstreams"),
-                "at least one upstream URL is required",
-            ));
-        }
-        let upstreams = self
-            .upstreams
-            .iter()
-            .enumerate()
-            .map(|(i, u)| {
-                let uri: http::Uri = u.parse().map_err(|e| err(format!("{at}.upstreams[{i}]"), e))?;
-                if uri.scheme_str() != Some("http") || uri.authority().is_none() || uri.query().is_some() {
-                    return Err(err(format!("{at}.upstreams[{i}]"), "expected http://host:port[/prefix] (TLS upstreams arrive with the CA work)"));
-                }
-                Ok(uri)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let (upstreams, upstream_tls) = self.upstreams(at)?;
         let timeout = match &self.timeout {
             Some(t) => parse_duration(t).map_err(|e| err(format!("{at}.timeout"), e))?,
             None => Duration::from_secs(30),
@@ -337,6 +343,7 @@ impl RawApi {
             api_key_query: self.api_key_query.clone().filter(|q| !q.is_empty()),
             api: self.api.clone(),
             upstreams,
+            upstream_tls,
             timeout,
             max_body_bytes: self.max_body_bytes.unwrap_or(1024 * 1024),
             accept,
@@ -344,6 +351,104 @@ impl RawApi {
             require_subscription: self.require_subscription.unwrap_or(true),
             rate_limit,
             routes,
+        })
+    }
+}
+
+impl RawApi {
+    /// The upstream URLs, all `http://` or all `https://`, and the TLS settings for the latter.
+    fn upstreams(&self, at: &str) -> Result<(Vec<http::Uri>, Option<UpstreamTls>), SpecError> {
+        if self.upstreams.is_empty() {
+            return Err(err(
+                format!("{at}.upstreams"),
+                "at least one upstream URL is required",
+            ));
+        }
+        let mut https = None;
+        let mut upstreams = Vec::with_capacity(self.upstreams.len());
+        for (i, u) in self.upstreams.iter().enumerate() {
+            let field = format!("{at}.upstreams[{i}]");
+            let uri: http::Uri = u.parse().map_err(|e| err(&field, e))?;
+            let tls = match uri.scheme_str() {
+                Some("http") => false,
+                Some("https") => true,
+                _ => return Err(err(&field, "expected http(s)://host:port[/prefix]")),
+            };
+            if uri.authority().is_none() || uri.query().is_some() {
+                return Err(err(&field, "expected http(s)://host:port[/prefix]"));
+            }
+            if *https.get_or_insert(tls) != tls {
+                return Err(err(
+                    &field,
+                    "mixes http:// and https:// (an API's upstreams share one scheme)",
+                ));
+            }
+            upstreams.push(uri);
+        }
+        let tls = match (https, &self.upstream_tls) {
+            (Some(true), raw) => Some(raw.clone().unwrap_or_default().validate(at)?),
+            (_, Some(_)) => {
+                return Err(err(
+                    format!("{at}.upstream_tls"),
+                    "set, but the upstreams are http:// (use https://)",
+                ));
+            }
+            (_, None) => None,
+        };
+        Ok((upstreams, tls))
+    }
+}
+
+impl RawUpstreamTls {
+    fn validate(&self, api_at: &str) -> Result<UpstreamTls, SpecError> {
+        let at = format!("{api_at}.upstream_tls");
+        let roots = match &self.ca_file {
+            Some(f) => {
+                tls::read_roots(Path::new(f)).map_err(|e| err(format!("{at}.ca_file"), e))?
+            }
+            None => tls::public_roots(),
+        };
+        let identity: Option<Arc<dyn ClientIdentitySource>> =
+            match (&self.client_cert_file, &self.client_key_file) {
+                (Some(cert), Some(key)) => {
+                    let chain = tls::read_certificates(Path::new(cert))
+                        .map_err(|e| err(format!("{at}.client_cert_file"), e))?;
+                    let key_field = format!("{at}.client_key_file");
+                    let der =
+                        tls::read_private_key(Path::new(key)).map_err(|e| err(&key_field, e))?;
+                    let id = FileIdentity::new(chain, der, Path::new(key))
+                        .map_err(|e| err(&key_field, e))?;
+                    Some(Arc::new(id))
+                }
+                (Some(_), None) => {
+                    return Err(err(
+                        format!("{at}.client_key_file"),
+                        "required with client_cert_file",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(err(
+                        format!("{at}.client_cert_file"),
+                        "required with client_key_file",
+                    ));
+                }
+                (None, None) => None,
+            };
+        let server_name = match &self.server_name {
+            Some(n) => Some(
+                rustls::pki_types::ServerName::try_from(n.clone()).map_err(|_| {
+                    err(
+                        format!("{at}.server_name"),
+                        format!("{n:?} is not a DNS name or IP address"),
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        let config = tls::client_config(roots, identity).map_err(|e| err(&at, e))?;
+        Ok(UpstreamTls {
+            config: Arc::new(config),
+            server_name,
         })
     }
 }
