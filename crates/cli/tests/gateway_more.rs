@@ -489,11 +489,7 @@ fn config_error_names_a_route_path_without_leading_slash() {
 
 #[test]
 fn config_error_names_an_upstream_with_an_unsupported_scheme() {
-    let e = config_error(&orders_api(
-        &["ftp://orders.internal".into()],
-        "",
-        ANY_PATH,
-    ));
+    let e = config_error(&orders_api(&["ftp://orders.internal".into()], "", ANY_PATH));
     assert!(e.starts_with("gateway.apis[0].upstreams[0]:"), "{e}");
 }
 
