@@ -61,6 +61,8 @@ pub struct Schemes {
     pub bearer: bool,
     /// An API key header.
     pub api_key: bool,
+    /// HTTP Basic with the client id and a client secret (legacy).
+    pub basic: bool,
 }
 
 impl GatewayError {
@@ -90,6 +92,9 @@ impl GatewayError {
             }
             if s.api_key {
                 out.push(format!("ApiKey realm=\"{REALM}\""));
+            }
+            if s.basic {
+                out.push(format!("Basic realm=\"{REALM}\""));
             }
             out
         };

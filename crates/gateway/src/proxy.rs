@@ -186,8 +186,9 @@ impl Gateway {
         // authorize
         let subscribed = approved(&principal.entry);
         let principal = match principal.kind {
-            // An API key carries no scopes: it holds what its application's subscription grants.
-            CredentialKind::ApiKey => {
+            // An API key or Basic credential carries no scopes: it holds what its application's
+            // subscription grants.
+            CredentialKind::ApiKey | CredentialKind::Basic => {
                 let scopes = subscribed.ok_or(GatewayError::NotSubscribed)?;
                 Principal {
                     scopes,
@@ -240,9 +241,35 @@ impl Gateway {
         let schemes = Schemes {
             bearer: api_spec.accept.contains(&CredentialKind::Bearer),
             api_key: api_spec.accept.contains(&CredentialKind::ApiKey),
+            basic: api_spec.accept.contains(&CredentialKind::Basic),
         };
         let invalid = GatewayError::InvalidCredentials(schemes);
         let now = self.state.now();
+        if schemes.basic
+            && let Some(value) = r.headers.get(header::AUTHORIZATION)
+            && value.as_bytes().len() > 6
+            && value
+                .as_bytes()
+                .get(..6)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"basic "))
+        {
+            let value = value.to_str().map_err(|_| invalid.clone())?;
+            let (id, secret) =
+                gatehouse_oauth::client_auth::parse_basic(value).ok_or(invalid.clone())?;
+            let entry = catalog.client(&id).ok_or(invalid.clone())?;
+            if !entry.client.auth_method.uses_secret()
+                || !gatehouse_oauth::client_auth::secret_matches(entry, &secret, now)
+            {
+                return Err(invalid);
+            }
+            return Ok(Principal {
+                client_id: entry.client.id.to_string(),
+                subject: entry.client.id.to_string(),
+                scopes: ScopeSet::default(),
+                entry: Arc::clone(entry),
+                kind: CredentialKind::Basic,
+            });
+        }
         let token = if schemes.bearer {
             authn::bearer(r.headers).map_err(|_| invalid.clone())?
         } else {

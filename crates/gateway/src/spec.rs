@@ -133,6 +133,8 @@ pub enum CredentialKind {
     Bearer,
     /// An application's API key (header, or query parameter when enabled).
     ApiKey,
+    /// Legacy HTTP Basic: the client id and one of its client secrets.
+    Basic,
 }
 
 /// The validated gateway.
@@ -286,9 +288,12 @@ impl RawApi {
                 .map(|k| match k.as_str() {
                     "bearer" => Ok(CredentialKind::Bearer),
                     "api_key" => Ok(CredentialKind::ApiKey),
+                    "basic" => Ok(CredentialKind::Basic),
                     other => Err(err(
                         format!("{at}.accept"),
-                        format!("{other:?} is not supported yet (supported: bearer, api_key)"),
+                        format!(
+                            "{other:?} is not supported yet (supported: bearer, api_key, basic)"
+                        ),
                     )),
                 })
                 .collect::<Result<Vec<_>, _>>()?,

@@ -184,7 +184,7 @@ fn presented_credential(
 }
 
 /// Parses `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
-fn parse_basic(value: &str) -> Option<(String, String)> {
+pub fn parse_basic(value: &str) -> Option<(String, String)> {
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -199,7 +199,8 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
 }
 
-fn secret_matches(entry: &ClientEntry, presented: &str, now: UnixTime) -> bool {
+/// Whether `presented` matches one of the client's secrets valid at `now` (constant time).
+pub fn secret_matches(entry: &ClientEntry, presented: &str, now: UnixTime) -> bool {
     let d = secret::digest(presented);
     entry
         .secrets
