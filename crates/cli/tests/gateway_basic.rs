@@ -6,27 +6,15 @@
     reason = "test code fails loudly"
 )]
 
-use std::sync::Arc;
+mod common;
 
-use gatehouse::config::{Flags, parse_str, resolve_with};
-use gatehouse_core::{Clock, FakeClock, MapEnv, UnixTime};
+use common::{ORDERS, TestClient, TestServer};
 use gatehouse_testkit::echo::Echo;
-use gatehouse_testkit::temp_dir;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-struct Env {
-    http: reqwest::Client,
-    url: String,
-    gateway: String,
-    admin: String,
-    _echo: Echo,
-    server: gatehouse::server::RunningServer,
-    _dir: gatehouse_testkit::TempDir,
-}
-
-async fn start(extra: &str) -> Env {
-    let echo = Echo::start().await;
-    let dir = temp_dir();
+/// A server whose gateway protects `orders` on the echo upstream; `extra` goes in the API table.
+async fn start(echo: &Echo, extra: &str) -> TestServer {
     let toml = format!(
         r#"
 [gateway]
@@ -52,95 +40,28 @@ methods = ["GET"]
 "#,
         echo.url()
     );
-    let flags = Flags {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().to_owned()),
-        ..Flags::default()
-    };
-    let cfg = resolve_with(&flags, &MapEnv::default(), parse_str(&toml).unwrap()).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FakeClock::new(UnixTime(1_800_000_000)));
-    let server = gatehouse::server::start(&cfg, clock).await.unwrap();
-    let admin = std::fs::read_to_string(&server.admin_token_file)
-        .unwrap()
-        .trim()
-        .to_owned();
-    Env {
-        http: reqwest::Client::new(),
-        url: format!("http://{}", server.addr),
-        gateway: format!("http://{}", server.gateway_addr.unwrap()),
-        admin,
-        _echo: echo,
-        server,
-        _dir: dir,
-    }
+    let s = TestServer::start_with_config(&toml).await;
+    s.create_api("orders", ORDERS, &["orders:read", "orders:write"])
+        .await;
+    s
 }
 
-impl Env {
-    async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(&self.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    /// Registers orders, a client granted `scopes`, and returns a token for it.
-    async fn client_token(&self, scopes: &[&str]) -> (String, String) {
-        let c = self
-            .admin_post("/admin/v1/clients", json!({"name": "billing"}))
-            .await;
-        let (id, secret) = (
-            c["client_id"].as_str().unwrap().to_owned(),
-            c["client_secret"].as_str().unwrap().to_owned(),
-        );
-        let r = self
-            .http
-            .put(format!("{}/admin/v1/grants", self.url))
-            .bearer_auth(&self.admin)
-            .json(&json!({"client_id": id, "api": "orders", "scopes": scopes}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
-        let t: Value = self
-            .http
-            .post(format!("{}/oauth2/token", self.url))
-            .basic_auth(&id, Some(&secret))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("resource", "https://orders.example"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (id, t["access_token"].as_str().unwrap().to_owned())
-    }
-
-    async fn register_orders(&self) {
-        self.admin_post(
-            "/admin/v1/apis",
-            json!({"name": "orders", "audience": "https://orders.example", "scopes": ["orders:read", "orders:write"]}),
-        )
-        .await;
-    }
+/// A client granted `scopes` on orders, and a token for it.
+async fn client_token(s: &TestServer, scopes: &[&str]) -> (TestClient, String) {
+    let c = s.create_client("billing", "client_secret_basic").await;
+    s.grant(&c.id, "orders", scopes).await;
+    let t = s.access_token(&c, &[("resource", ORDERS)]).await;
+    (c, t)
 }
 
 #[tokio::test]
 async fn valid_token_reaches_the_backend_with_verified_identity_only() {
-    let env = start("").await;
-    env.register_orders().await;
-    let (id, token) = env.client_token(&["orders:read"]).await;
-    let r = env
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
+    let (c, token) = client_token(&s, &["orders:read"]).await;
+    let r = s
         .http
-        .get(format!("{}/orders/42?x=1", env.gateway))
+        .get(s.gw("/orders/42?x=1"))
         .bearer_auth(&token)
         .header("x-gatehouse-client-id", "spoofed")
         .header("x-forwarded-for", "6.6.6.6")
@@ -152,7 +73,7 @@ async fn valid_token_reaches_the_backend_with_verified_identity_only() {
     assert_eq!(seen["path"], "/orders/42");
     assert_eq!(seen["query"], "x=1");
     let h = &seen["headers"];
-    assert_eq!(h["x-gatehouse-client-id"], id.as_str());
+    assert_eq!(h["x-gatehouse-client-id"], c.id.as_str());
     assert_eq!(h["x-gatehouse-application"], "billing");
     assert_eq!(h["x-gatehouse-operation"], "get");
     assert_eq!(h["x-gatehouse-scopes"], "orders:read");
@@ -161,19 +82,14 @@ async fn valid_token_reaches_the_backend_with_verified_identity_only() {
         h.get("authorization").is_none(),
         "the caller's token is not forwarded"
     );
-    env.server.shutdown().await.unwrap();
+    s.stop().await;
 }
 
 #[tokio::test]
 async fn missing_token_gets_a_bare_bearer_challenge() {
-    let env = start("").await;
-    env.register_orders().await;
-    let r = env
-        .http
-        .get(format!("{}/orders", env.gateway))
-        .send()
-        .await
-        .unwrap();
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
+    let r = s.http.get(s.gw("/orders")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(
         r.headers()["www-authenticate"],
@@ -184,12 +100,12 @@ async fn missing_token_gets_a_bare_bearer_challenge() {
 
 #[tokio::test]
 async fn invalid_or_foreign_audience_token_is_invalid_token() {
-    let env = start("").await;
-    env.register_orders().await;
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
     for bad in ["garbage", "eyJhbGciOiJub25lIn0.e30."] {
-        let r = env
+        let r = s
             .http
-            .get(format!("{}/orders", env.gateway))
+            .get(s.gw("/orders"))
             .bearer_auth(bad)
             .send()
             .await
@@ -203,37 +119,15 @@ async fn invalid_or_foreign_audience_token_is_invalid_token() {
         );
     }
     // A token for another API is refused here.
-    env.admin_post(
-        "/admin/v1/apis",
-        json!({"name": "billing", "audience": "https://billing.example"}),
-    )
-    .await;
-    let c = env
-        .admin_post("/admin/v1/clients", json!({"name": "x"}))
+    s.create_api("billing", "https://billing.example", &[])
         .await;
-    let id = c["client_id"].as_str().unwrap();
-    env.http
-        .put(format!("{}/admin/v1/grants", env.url))
-        .bearer_auth(&env.admin)
-        .json(&json!({"client_id": id, "api": "billing"}))
-        .send()
-        .await
-        .unwrap();
-    let t: Value = env
+    let c = s.create_client("x", "client_secret_basic").await;
+    s.grant(&c.id, "billing", &[]).await;
+    let t = s.access_token(&c, &[]).await;
+    let r = s
         .http
-        .post(format!("{}/oauth2/token", env.url))
-        .basic_auth(id, Some(c["client_secret"].as_str().unwrap()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let r = env
-        .http
-        .get(format!("{}/orders", env.gateway))
-        .bearer_auth(t["access_token"].as_str().unwrap())
+        .get(s.gw("/orders"))
+        .bearer_auth(&t)
         .send()
         .await
         .unwrap();
@@ -242,12 +136,12 @@ async fn invalid_or_foreign_audience_token_is_invalid_token() {
 
 #[tokio::test]
 async fn missing_operation_scope_is_403_insufficient_scope() {
-    let env = start("").await;
-    env.register_orders().await;
-    let (_, token) = env.client_token(&["orders:read"]).await;
-    let r = env
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
+    let (_, token) = client_token(&s, &["orders:read"]).await;
+    let r = s
         .http
-        .post(format!("{}/orders", env.gateway))
+        .post(s.gw("/orders"))
         .bearer_auth(&token)
         .body("{}")
         .send()
@@ -267,20 +161,13 @@ async fn missing_operation_scope_is_403_insufficient_scope() {
 
 #[tokio::test]
 async fn revoked_token_and_revoked_grant_stop_working_at_once() {
-    let env = start("").await;
-    env.register_orders().await;
-    let (id, token) = env.client_token(&["orders:read"]).await;
-    let get = || {
-        env.http
-            .get(format!("{}/orders", env.gateway))
-            .bearer_auth(&token)
-            .send()
-    };
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
+    let (c, token) = client_token(&s, &["orders:read"]).await;
+    let get = || s.http.get(s.gw("/orders")).bearer_auth(&token).send();
     assert_eq!(get().await.unwrap().status(), 200);
-    let r = env
-        .http
-        .delete(format!("{}/admin/v1/grants/{id}/orders", env.url))
-        .bearer_auth(&env.admin)
+    let r = s
+        .admin(Method::DELETE, &format!("/admin/v1/grants/{}/orders", c.id))
         .send()
         .await
         .unwrap();
@@ -290,8 +177,14 @@ async fn revoked_token_and_revoked_grant_stop_working_at_once() {
         403,
         "no approved subscription any more"
     );
-    env.admin_post(&format!("/admin/v1/clients/{id}/revoke-tokens"), json!({}))
+    let (status, _) = s
+        .admin_json(
+            Method::POST,
+            &format!("/admin/v1/clients/{}/revoke-tokens", c.id),
+            Some(json!({})),
+        )
         .await;
+    assert!(status.is_success());
     assert_eq!(
         get().await.unwrap().status(),
         401,
@@ -301,20 +194,15 @@ async fn revoked_token_and_revoked_grant_stop_working_at_once() {
 
 #[tokio::test]
 async fn unknown_route_is_404_and_wrong_method_405() {
-    let env = start("").await;
-    env.register_orders().await;
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
     assert_eq!(
-        env.http
-            .get(format!("{}/nope", env.gateway))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        s.http.get(s.gw("/nope")).send().await.unwrap().status(),
         404
     );
     assert_eq!(
-        env.http
-            .delete(format!("{}/orders/1", env.gateway))
+        s.http
+            .delete(s.gw("/orders/1"))
             .send()
             .await
             .unwrap()
@@ -325,14 +213,14 @@ async fn unknown_route_is_404_and_wrong_method_405() {
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
-    let env = start("rate_limit = { per_second = 1, burst = 2 }").await;
-    env.register_orders().await;
-    let (_, token) = env.client_token(&["orders:read"]).await;
+    let echo = Echo::start().await;
+    let s = start(&echo, "rate_limit = { per_second = 1, burst = 2 }").await;
+    let (_, token) = client_token(&s, &["orders:read"]).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let r = env
+        let r = s
             .http
-            .get(format!("{}/orders", env.gateway))
+            .get(s.gw("/orders"))
             .bearer_auth(&token)
             .send()
             .await
@@ -349,23 +237,23 @@ async fn rate_limit_answers_429_with_retry_after() {
 
 #[tokio::test]
 async fn oversized_body_is_413_and_dead_upstream_is_502() {
-    let env = start("max_body_bytes = 16").await;
-    env.register_orders().await;
-    let (_, token) = env.client_token(&["orders:read", "orders:write"]).await;
-    let r = env
+    let echo = Echo::start().await;
+    let s = start(&echo, "max_body_bytes = 16").await;
+    let (_, token) = client_token(&s, &["orders:read", "orders:write"]).await;
+    let r = s
         .http
-        .post(format!("{}/orders", env.gateway))
+        .post(s.gw("/orders"))
         .bearer_auth(&token)
         .body(vec![b'x'; 64])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    drop(env._echo);
+    drop(echo);
     tokio::task::yield_now().await;
-    let r = env
+    let r = s
         .http
-        .get(format!("{}/orders", env.gateway))
+        .get(s.gw("/orders"))
         .bearer_auth(&token)
         .send()
         .await
@@ -375,12 +263,12 @@ async fn oversized_body_is_413_and_dead_upstream_is_502() {
 
 #[tokio::test]
 async fn metrics_count_forwarded_and_refused_requests_with_bounded_labels() {
-    let env = start("").await;
-    env.register_orders().await;
-    let (_, token) = env.client_token(&["orders:read"]).await;
+    let echo = Echo::start().await;
+    let s = start(&echo, "").await;
+    let (_, token) = client_token(&s, &["orders:read"]).await;
     assert_eq!(
-        env.http
-            .get(format!("{}/orders/1", env.gateway))
+        s.http
+            .get(s.gw("/orders/1"))
             .bearer_auth(&token)
             .send()
             .await
@@ -389,17 +277,12 @@ async fn metrics_count_forwarded_and_refused_requests_with_bounded_labels() {
         200
     );
     assert_eq!(
-        env.http
-            .get(format!("{}/orders/1", env.gateway))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        s.http.get(s.gw("/orders/1")).send().await.unwrap().status(),
         401
     );
-    let text = env
+    let text = s
         .http
-        .get(format!("{}/metrics", env.url))
+        .get(s.at("/metrics"))
         .send()
         .await
         .unwrap()

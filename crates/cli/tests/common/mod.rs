@@ -66,6 +66,8 @@ pub(crate) struct TestServer {
     pub(crate) http: reqwest::Client,
     /// The server's shared state.
     pub(crate) state: Arc<OAuthState>,
+    /// `http://127.0.0.1:PORT` of the gateway, when the config has a `[gateway]` section.
+    pub(crate) gateway: Option<String>,
     server: RunningServer,
     _dir: TempDir,
 }
@@ -105,9 +107,25 @@ impl TestServer {
             clock,
             http,
             state: Arc::clone(&server.state),
+            gateway: server.gateway_addr.map(|a| format!("http://{a}")),
             server,
             _dir: dir,
         }
+    }
+
+    /// An absolute URL on the gateway.
+    pub(crate) fn gw(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.gateway
+                .as_deref()
+                .expect("server started with a [gateway]")
+        )
+    }
+
+    /// Writes the gateway's usage counts to the store now.
+    pub(crate) async fn flush_usage(&self) {
+        self.server.flush_usage().await;
     }
 
     /// Graceful shutdown.
