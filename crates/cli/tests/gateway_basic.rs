@@ -305,3 +305,30 @@ async fn metrics_count_forwarded_and_refused_requests_with_bounded_labels() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn daily_quota_refuses_until_utc_midnight() {
+    let echo = Echo::start().await;
+    let s = start(&echo, "rate_limit = { per_day = 2 }").await;
+    let (c, token) = client_token(&s, &["orders:read"]).await;
+    let get = |token: String| s.http.get(s.gw("/orders")).bearer_auth(token).send();
+    assert_eq!(get(token.clone()).await.unwrap().status(), 200);
+    assert_eq!(get(token.clone()).await.unwrap().status(), 200);
+    let r = get(token.clone()).await.unwrap();
+    assert_eq!(r.status(), 429);
+    let retry: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let midnight = (s.now().div_euclid(86_400) + 1) * 86_400;
+    assert_eq!(retry, midnight - s.now());
+    assert_eq!(r.headers()["ratelimit-limit"], "2");
+    s.advance(retry);
+    let fresh = s.access_token(&c, &[("resource", ORDERS)]).await;
+    assert_eq!(
+        get(fresh).await.unwrap().status(),
+        200,
+        "a new UTC day, a new quota"
+    );
+}

@@ -24,6 +24,7 @@ pub mod forward_auth;
 pub mod identity;
 pub mod metrics;
 mod proxy;
+pub mod quota;
 pub mod route;
 pub mod spec;
 pub mod tls;

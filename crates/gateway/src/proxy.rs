@@ -23,6 +23,7 @@ use crate::authn::{self, TokenCache};
 use crate::error::Schemes;
 use crate::identity::{Identity, rewrite_request, strip_hop_by_hop};
 use crate::metrics::{ApiLabels, GatewayMetrics, RequestLabels, class_label};
+use crate::quota::{DailyCounters, QuotaCheck};
 use crate::route::{RouteMiss, RouteTable};
 use crate::spec::{ApiSpec, CredentialKind, GatewaySpec};
 use crate::upstream::{HttpClient, Upstreams, http_client, send};
@@ -31,6 +32,22 @@ use crate::usage::{OpSlot, UsageRecorder};
 /// A per-application limiter and its burst size.
 type Limiter = (DefaultKeyedRateLimiter<String>, u32);
 
+/// The rate limits and daily quotas of one API.
+#[derive(Debug)]
+struct ApiLimits {
+    rate: Option<Limiter>,
+    per_day: Option<u64>,
+    overrides: std::collections::HashMap<String, (Option<Limiter>, Option<u64>)>,
+    daily: DailyCounters,
+}
+
+fn limiter(rate: Option<(u32, u32)>) -> Option<Limiter> {
+    let (per_second, burst) = rate?;
+    let quota =
+        Quota::per_second(NonZeroU32::new(per_second)?).allow_burst(NonZeroU32::new(burst)?);
+    Some((RateLimiter::keyed(quota), burst))
+}
+
 /// The gateway: its validated spec, compiled routes, caches and connection pool.
 #[derive(Debug)]
 pub struct Gateway {
@@ -38,7 +55,7 @@ pub struct Gateway {
     routes: RouteTable,
     required: Vec<Vec<ScopeSet>>,
     upstreams: Vec<Upstreams>,
-    limiters: Vec<Option<Limiter>>,
+    limits: Vec<ApiLimits>,
     state: Arc<OAuthState>,
     tokens: TokenCache,
     client: HttpClient,
@@ -116,15 +133,18 @@ impl Gateway {
             .iter()
             .map(|a| Upstreams::new(a.upstreams.clone()))
             .collect();
-        let limiters = spec
+        let limits = spec
             .apis
             .iter()
-            .map(|a| {
-                a.rate_limit.and_then(|(rate, burst)| {
-                    let quota = Quota::per_second(NonZeroU32::new(rate)?)
-                        .allow_burst(NonZeroU32::new(burst)?);
-                    Some((RateLimiter::keyed(quota), burst))
-                })
+            .map(|a| ApiLimits {
+                rate: limiter(a.rate_limit.rate),
+                per_day: a.rate_limit.per_day,
+                overrides: a
+                    .rate_limit_overrides
+                    .iter()
+                    .map(|(client, l)| (client.clone(), (limiter(l.rate), l.per_day)))
+                    .collect(),
+                daily: DailyCounters::default(),
             })
             .collect();
         Self {
@@ -132,7 +152,7 @@ impl Gateway {
             routes,
             required,
             upstreams,
-            limiters,
+            limits,
             state,
             tokens: TokenCache::new(),
             client: http_client(),
@@ -214,8 +234,25 @@ impl Gateway {
         }
 
         // rate limit
-        if let Some(Some((limiter, burst))) = self.limiters.get(m.api)
-            && let Err(not_until) = limiter.check_key(&principal.client_id)
+        if let Some(limits) = self.limits.get(m.api) {
+            self.limit(limits, &principal.client_id)?;
+        }
+        Ok(Decision {
+            api: m.api,
+            route: m.route,
+            principal,
+        })
+    }
+
+    /// Rate limit, then daily quota (a refused request does not use quota).
+    #[expect(clippy::ptr_arg, reason = "the keyed limiter looks up by &String; no copy per request")]
+    fn limit(&self, limits: &ApiLimits, client: &String) -> Result<(), GatewayError> {
+        let (rate, per_day) = match limits.overrides.get(client) {
+            Some((rate, per_day)) => (rate.as_ref(), *per_day),
+            None => (limits.rate.as_ref(), limits.per_day),
+        };
+        if let Some((limiter, burst)) = rate
+            && let Err(not_until) = limiter.check_key(client)
         {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -224,11 +261,16 @@ impl Gateway {
                 limit: *burst,
             });
         }
-        Ok(Decision {
-            api: m.api,
-            route: m.route,
-            principal,
-        })
+        if let Some(quota) = per_day
+            && let QuotaCheck::Exhausted { retry_after } =
+                limits.daily.check(client, quota, self.state.now())
+        {
+            return Err(GatewayError::RateLimited {
+                retry_after,
+                limit: u32::try_from(quota).unwrap_or(u32::MAX),
+            });
+        }
+        Ok(())
     }
 
     fn authenticate(

@@ -79,8 +79,10 @@ pub struct RawApi {
     pub scopes: Vec<String>,
     /// Whether an approved subscription is required (default true).
     pub require_subscription: Option<bool>,
-    /// Per-application rate limit.
+    /// Per-application rate limit and daily quota.
     pub rate_limit: Option<RawRateLimit>,
+    /// Limits for particular applications, by client id (replacing `rate_limit` for them).
+    pub rate_limit_overrides: std::collections::BTreeMap<String, RawRateLimit>,
     /// Routes, grouped into named operations.
     pub routes: Vec<RawRoute>,
 }
@@ -99,15 +101,48 @@ pub struct RawUpstreamTls {
     pub server_name: Option<String>,
 }
 
-/// A rate limit.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A rate limit: a per-second rate with burst, a daily quota, or both.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RawRateLimit {
     /// Sustained requests per second.
-    pub per_second: u32,
+    pub per_second: Option<u32>,
     /// Burst size (default = per_second).
-    #[serde(default)]
     pub burst: Option<u32>,
+    /// Requests per UTC day.
+    pub per_day: Option<u64>,
+}
+
+/// A validated limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// (per second, burst).
+    pub rate: Option<(u32, u32)>,
+    /// Requests per UTC day.
+    pub per_day: Option<u64>,
+}
+
+impl RawRateLimit {
+    fn validate(&self, at: &str) -> Result<Limits, SpecError> {
+        if self.per_second.is_none() && self.per_day.is_none() {
+            return Err(err(at, "set per_second, per_day or both"));
+        }
+        let rate = match self.per_second {
+            None => None,
+            Some(0) => return Err(err(format!("{at}.per_second"), "must be at least 1")),
+            Some(r) => Some((r, self.burst.unwrap_or(r).max(1))),
+        };
+        if self.per_day == Some(0) {
+            return Err(err(format!("{at}.per_day"), "must be at least 1"));
+        }
+        if self.per_day.is_some_and(|d| d > u64::from(u32::MAX)) {
+            return Err(err(format!("{at}.per_day"), "must be at most 4294967295"));
+        }
+        Ok(Limits {
+            rate,
+            per_day: self.per_day,
+        })
+    }
 }
 
 /// `[[gateway.apis.routes]]`.
@@ -176,7 +211,9 @@ pub struct ApiSpec {
     /// Whether an approved subscription is required.
     pub require_subscription: bool,
     /// Per-application rate limit: (per second, burst).
-    pub rate_limit: Option<(u32, u32)>,
+    pub rate_limit: Limits,
+    /// Per-application limits replacing `rate_limit`, by client id.
+    pub rate_limit_overrides: std::collections::HashMap<String, Limits>,
     /// Routes.
     pub routes: Vec<RouteSpec>,
 }
@@ -298,16 +335,20 @@ impl RawApi {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
-        let rate_limit = match self.rate_limit {
-            None => None,
-            Some(r) if r.per_second == 0 => {
-                return Err(err(
-                    format!("{at}.rate_limit.per_second"),
-                    "must be at least 1",
-                ));
-            }
-            Some(r) => Some((r.per_second, r.burst.unwrap_or(r.per_second).max(1))),
+        let rate_limit = match &self.rate_limit {
+            None => Limits::default(),
+            Some(r) => r.validate(&format!("{at}.rate_limit"))?,
         };
+        let rate_limit_overrides = self
+            .rate_limit_overrides
+            .iter()
+            .map(|(client, r)| {
+                Ok((
+                    client.clone(),
+                    r.validate(&format!("{at}.rate_limit_overrides.{client}"))?,
+                ))
+            })
+            .collect::<Result<_, SpecError>>()?;
         if self.routes.is_empty() {
             return Err(err(
                 format!("{at}.routes"),
@@ -355,6 +396,7 @@ impl RawApi {
             scopes: scopes(&format!("{at}.scopes"), &self.scopes)?,
             require_subscription: self.require_subscription.unwrap_or(true),
             rate_limit,
+            rate_limit_overrides,
             routes,
         })
     }
