@@ -245,7 +245,7 @@ impl Gateway {
     }
 
     /// Rate limit, then daily quota (a refused request does not use quota).
-    #[expect(clippy::ptr_arg, reason = "the keyed limiter looks up by &String; no copy per request")]
+    /// `client` is a `&String` because the keyed limiter looks up by `&String` (no copy).
     fn limit(&self, limits: &ApiLimits, client: &String) -> Result<(), GatewayError> {
         let (rate, per_day) = match limits.overrides.get(client) {
             Some((rate, per_day)) => (rate.as_ref(), *per_day),
