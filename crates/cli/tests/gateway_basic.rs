@@ -332,3 +332,37 @@ async fn daily_quota_refuses_until_utc_midnight() {
         "a new UTC day, a new quota"
     );
 }
+
+/// Regression (found by running the README's gateway example against `python3 -m http.server`):
+/// an HTTP/1.0 backend's answer reached the client as HTTP/1.0.
+#[tokio::test]
+async fn http_1_0_backend_answers_the_client_in_its_own_version() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn
+                .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .await;
+        }
+    });
+    let toml = format!(
+        "[gateway]\nlisten = \"127.0.0.1:0\"\n[[gateway.apis]]\napi = \"orders\"\nupstreams = [\"http://{backend}\"]\n[[gateway.apis.routes]]\noperation = \"any\"\npath = \"/*\"\n"
+    );
+    let s = TestServer::start_with_config(&toml).await;
+    let c = s.orders_with_client().await;
+    let token = s.access_token(&c, &[("resource", ORDERS)]).await;
+    let r = s
+        .http
+        .get(s.gw("/x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    assert_eq!(r.text().await.unwrap(), "ok");
+}

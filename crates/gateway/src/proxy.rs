@@ -449,13 +449,16 @@ impl Gateway {
             .get(d.api)
             .ok_or(GatewayError::Internal)?
             .target(&path_and_query)?;
-        parts.version = http::Version::HTTP_11;
+        // The backend hop is HTTP/1.1 whatever the client spoke; the answer goes back in the
+        // client's version (an HTTP/1.0 backend must not turn the client's connection into 1.0).
+        let client_version = std::mem::replace(&mut parts.version, http::Version::HTTP_11);
         let max = usize::try_from(api_spec.max_body_bytes).unwrap_or(usize::MAX);
         let req = Request::from_parts(parts, Body::new(Limited::new(body, max)));
         let upstreams = self.upstreams.get(d.api).ok_or(GatewayError::Internal)?;
         let pool = upstreams.pool(&self.client, api_spec);
         let mut resp = send(pool, req, api_spec.timeout).await?;
         strip_hop_by_hop(resp.headers_mut());
+        *resp.version_mut() = client_version;
         Ok(resp)
     }
 
