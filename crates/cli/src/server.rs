@@ -305,6 +305,11 @@ fn spawn_maintenance(state: Arc<OAuthState>, mut stop: watch::Receiver<bool>) {
             if let Err(e) = state.keys.reconcile(&algs).await {
                 tracing::error!(error = %e, "key rotation check failed");
             }
+            // Batch ids only guard against resends within minutes; keep a week of them.
+            let week_ago = gatehouse_core::UnixTime(state.now().0 - 7 * 86_400);
+            if let Err(e) = state.store.purge_usage_batches(week_ago).await {
+                tracing::error!(error = %e, "purging usage batch ids failed");
+            }
             match state.store.purge_revoked_tokens(state.now()).await {
                 Ok(n) if n > 0 => {
                     if let Err(e) = state.reload_catalog().await {

@@ -109,6 +109,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Usage rows matching every filter the query sets (`from` inclusive, `to` exclusive),
     /// ordered by minute, API id, client id, operation (by bytes) and status class.
     async fn query_usage(&self, query: &UsageQuery) -> Result<Vec<UsageRecord>, StoreError>;
+    /// Forgets batch ids received before `before` (ids are only needed while a gateway may still
+    /// resend a batch); returns how many were removed.
+    async fn purge_usage_batches(&self, before: UnixTime) -> Result<u64, StoreError>;
 
     // --- Subscriptions ---
     /// Inserts or replaces the subscription for (client, api); the id of an existing row is kept

@@ -414,6 +414,14 @@ impl Store for SqliteStore {
         decode_all(rows)
     }
 
+    async fn purge_usage_batches(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM usage_batches WHERE received_at < ?")
+            .bind(before.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn purge_revoked_tokens(&self, now: UnixTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
             .bind(now.0)

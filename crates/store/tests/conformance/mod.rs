@@ -91,6 +91,7 @@ macro_rules! conformance_tests {
             usage::usage_round_trips_every_field_exactly,
             usage::records_with_the_same_key_add_up_within_and_across_batches,
             usage::a_batch_id_seen_before_is_ignored,
+            usage::purged_batch_ids_are_forgotten_and_recent_ones_kept,
             usage::sums_saturate_at_i64_max,
             usage::query_filters_by_api_client_and_minute_range_in_key_order,
             usage::deleting_a_client_or_api_deletes_its_usage,

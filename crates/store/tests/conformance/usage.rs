@@ -94,6 +94,30 @@ pub(crate) async fn a_batch_id_seen_before_is_ignored(store: &dyn Store) {
     assert_eq!(all_usage(store).await, vec![merged(&[&a, &a])]);
 }
 
+pub(crate) async fn purged_batch_ids_are_forgotten_and_recent_ones_kept(store: &dyn Store) {
+    seed(store).await;
+    let a = usage(60, "api_a", "c1", "op", 2, 3);
+    store
+        .add_usage("old", std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.purge_usage_batches(UnixTime(0)).await.unwrap(),
+        0,
+        "nothing is that old"
+    );
+    assert_eq!(
+        store.purge_usage_batches(UnixTime(i64::MAX)).await.unwrap(),
+        1
+    );
+    // Once forgotten, the same id counts again (resends happen within minutes, purges after days).
+    store
+        .add_usage("old", std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert_eq!(all_usage(store).await, vec![merged(&[&a, &a])]);
+}
+
 pub(crate) async fn sums_saturate_at_i64_max(store: &dyn Store) {
     seed(store).await;
     let max = usage(60, "api_a", "c1", "op", 2, i64::MAX as u64);
