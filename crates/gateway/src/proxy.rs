@@ -61,6 +61,44 @@ pub struct Gateway {
     client: HttpClient,
     usage: Vec<Vec<Arc<OpSlot>>>,
     metrics: Arc<GatewayMetrics>,
+    /// Per (API, route): counters by status class 1xx..5xx, and the API's latency histogram;
+    /// resolved once so the request path does no label hashing.
+    metric_handles: Vec<Vec<RouteMetrics>>,
+}
+
+/// The metric handles of one route.
+#[derive(Debug, Clone)]
+struct RouteMetrics {
+    by_class: [prometheus_client::metrics::counter::Counter; 5],
+    latency: prometheus_client::metrics::histogram::Histogram,
+}
+
+fn route_metrics(metrics: &GatewayMetrics, spec: &GatewaySpec) -> Vec<Vec<RouteMetrics>> {
+    spec.apis
+        .iter()
+        .map(|api| {
+            let latency = metrics
+                .latency
+                .get_or_create(&ApiLabels {
+                    api: api.api.clone(),
+                })
+                .clone();
+            api.routes
+                .iter()
+                .map(|r| RouteMetrics {
+                    by_class: [100u16, 200, 300, 400, 500].map(|status| {
+                        let labels = RequestLabels {
+                            api: api.api.clone(),
+                            operation: r.operation.clone(),
+                            class: class_label(status),
+                        };
+                        metrics.requests.get_or_create(&labels).clone()
+                    }),
+                    latency: latency.clone(),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// What the caller asked for, wherever it came from (a proxied request or forward-auth headers).
@@ -158,11 +196,14 @@ impl Gateway {
             client: http_client(),
             usage,
             metrics: Arc::new(GatewayMetrics::default()),
+            metric_handles: Vec::new(),
         }
+        .with_metrics(Arc::new(GatewayMetrics::default()))
     }
 
     /// Counts into `metrics` (shared across reloads and registered by the server).
     pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metric_handles = route_metrics(&metrics, &self.spec);
         self.metrics = metrics;
         self
     }
@@ -192,24 +233,22 @@ impl Gateway {
             tracing::error!(api = %api_spec.api, "gateway API is not registered in the store");
             return Err(GatewayError::Internal);
         };
-        let approved = |entry: &ClientEntry| {
-            entry
-                .subscriptions
-                .get(&api.id)
-                .filter(|s| s.status == SubscriptionStatus::Approved)
-                .map(|s| s.scopes.clone())
-        };
 
         // authenticate
         let principal = self.authenticate(api_spec, api.audience.as_str(), &catalog, r)?;
 
         // authorize
-        let subscribed = approved(&principal.entry);
+        let entry = Arc::clone(&principal.entry);
+        let subscribed = entry
+            .subscriptions
+            .get(&api.id)
+            .filter(|s| s.status == SubscriptionStatus::Approved)
+            .map(|s| &s.scopes);
         let principal = match principal.kind {
             // An API key or Basic credential carries no scopes: it holds what its application's
             // subscription grants.
             CredentialKind::ApiKey | CredentialKind::Basic => {
-                let scopes = subscribed.ok_or(GatewayError::NotSubscribed)?;
+                let scopes = subscribed.ok_or(GatewayError::NotSubscribed)?.clone();
                 Principal {
                     scopes,
                     ..principal
@@ -558,26 +597,12 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
                 u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             );
         }
-        if let Some(api_spec) = gw.spec.apis.get(api) {
-            let operation = api_spec
-                .routes
-                .get(route)
-                .map(|r| r.operation.clone())
-                .unwrap_or_default();
-            gw.metrics
-                .requests
-                .get_or_create(&RequestLabels {
-                    api: api_spec.api.clone(),
-                    operation,
-                    class: class_label(status),
-                })
-                .inc();
-            gw.metrics
-                .latency
-                .get_or_create(&ApiLabels {
-                    api: api_spec.api.clone(),
-                })
-                .observe(elapsed.as_secs_f64());
+        if let Some(m) = gw.metric_handles.get(api).and_then(|r| r.get(route)) {
+            let class = usize::from((status / 100).clamp(1, 5)) - 1;
+            if let Some(c) = m.by_class.get(class) {
+                c.inc();
+            }
+            m.latency.observe(elapsed.as_secs_f64());
         }
     }
     resp
