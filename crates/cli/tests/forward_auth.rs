@@ -136,7 +136,11 @@ struct Proxy(Child);
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        // SIGTERM lets nginx's master stop its workers too; SIGKILL would orphan them.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -223,6 +227,7 @@ http {{
         .arg(&path)
         .arg("-p")
         .arg(dir)
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
