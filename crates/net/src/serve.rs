@@ -1,8 +1,12 @@
 //! Serving a router on a listener: HTTP/1.1 and HTTP/2 (prior knowledge), a header read timeout
 //! against slow clients, a cap on header size, and graceful drain on shutdown.
+//!
+//! One accept loop ([`serve_connections`]) serves every listener; what differs between plain TCP
+//! and TLS is the [`Handshake`] run in each connection's task before HTTP starts.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,8 +14,9 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 /// Connection limits of a listener.
@@ -71,13 +76,48 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: ServeOptions,
 ) -> std::io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout)
-        .max_buf_size(options.max_header_bytes);
-    builder.http2().timer(TokioTimer::new());
+    serve_connections(listener, router, shutdown, options, PlainTcp).await
+}
+
+/// Turns an accepted TCP connection into the stream HTTP is served on (plain TCP as is, or a
+/// TLS session), plus what every request on that connection carries as extensions.
+///
+/// Runs in the connection's own task, never in the accept loop, so a slow peer stalls only
+/// itself. `None` drops the connection (the implementation logs why).
+pub(crate) trait Handshake: Send + Sync + 'static {
+    /// The stream HTTP is served on.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// Per-connection facts added to each request's extensions.
+    type Info: ConnectionInfo;
+
+    /// Completes the handshake on `tcp`, accepted from `peer`.
+    fn handshake(
+        &self,
+        tcp: TcpStream,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Option<(Self::Io, Self::Info)>> + Send;
+}
+
+/// Per-connection facts copied into the extensions of every request on the connection.
+pub(crate) trait ConnectionInfo: Clone + Send + Sync + 'static {
+    /// Adds this connection's facts to one request's extensions.
+    fn insert_into(&self, extensions: &mut http::Extensions);
+}
+
+/// Plain TCP: no handshake, nothing beyond the peer address.
+struct PlainTcp;
+
+/// The accept loop shared by plain and TLS listeners: accepts until `shutdown` resolves, runs
+/// each connection (handshake, then HTTP/1.1 or HTTP/2) in its own task, then drains.
+pub(crate) async fn serve_connections<H: Handshake>(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+    handshake: H,
+) -> std::io::Result<()> {
+    let builder = Arc::new(http_builder(options));
+    let handshake = Arc::new(handshake);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -94,20 +134,14 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(req.map(axum::body::Body::new))
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
+        tokio::spawn(serve_connection(
+            Arc::clone(&builder),
+            Arc::clone(&handshake),
+            graceful.watcher(),
+            router.clone(),
+            stream,
+            peer,
+        ));
     }
     drop(listener);
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
@@ -117,6 +151,58 @@ pub async fn serve_with(
         tracing::warn!("in-flight requests did not finish within 30s of shutdown");
     }
     Ok(())
+}
+
+/// HTTP/1.1 and HTTP/2 (detected from the first bytes) with the listener's limits.
+fn http_builder(options: ServeOptions) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        .max_buf_size(options.max_header_bytes);
+    builder.http2().timer(TokioTimer::new());
+    builder
+}
+
+/// One connection, in its own task: the handshake, then HTTP until the peer leaves or the drain
+/// (announced through `watcher`) closes it. Each request carries `ConnectInfo<SocketAddr>` and
+/// the handshake's [`ConnectionInfo`].
+async fn serve_connection<H: Handshake>(
+    builder: Arc<Builder<TokioExecutor>>,
+    handshake: Arc<H>,
+    watcher: Watcher,
+    router: Router,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    let Some((io, info)) = handshake.handshake(stream, peer).await else {
+        return;
+    };
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        info.insert_into(req.extensions_mut());
+        router.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+// === impl PlainTcp ===
+
+impl Handshake for PlainTcp {
+    type Io = TcpStream;
+    type Info = ();
+
+    async fn handshake(&self, tcp: TcpStream, _peer: SocketAddr) -> Option<(TcpStream, ())> {
+        Some((tcp, ()))
+    }
+}
+
+impl ConnectionInfo for () {
+    fn insert_into(&self, _extensions: &mut http::Extensions) {}
 }
 
 #[cfg(test)]
