@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the control plane (authorization server and admin API).
     Serve(ServeArgs),
+    /// Run a standalone gateway (data plane) that syncs from a control plane.
+    Gateway(GatewayArgs),
     /// Validate configuration without starting.
     Config {
         /// What to do.
@@ -97,6 +99,31 @@ pub struct ServeArgs {
     /// Database URL: sqlite:PATH or postgres://… [env: GATEHOUSE_DATABASE_URL].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+}
+
+/// `gatehouse gateway` settings; the rest is in the config file's `[gateway]` section.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GatewayArgs {
+    /// TOML config file with a `[gateway]` section [env: GATEHOUSE_CONFIG].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Control plane base URL, overriding `gateway.control_plane.url`
+    /// [env: GATEHOUSE_CONTROL_PLANE].
+    #[arg(long, value_name = "URL")]
+    pub control_plane: Option<String>,
+    /// The gateway's client id, overriding `gateway.control_plane.client_id`
+    /// [env: GATEHOUSE_GATEWAY_CLIENT_ID].
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// File holding the gateway's client secret, overriding
+    /// `gateway.control_plane.client_secret_file` (env GATEHOUSE_GATEWAY_CLIENT_SECRET holds
+    /// the secret itself).
+    #[arg(long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address, and to a non-loopback control plane
+    /// [env: GATEHOUSE_INSECURE_HTTP].
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// `config` subcommands.

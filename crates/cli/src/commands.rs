@@ -76,9 +76,11 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
                 .join("\n");
             Ok(Output::new(v, human))
         }
-        Command::Serve(_) | Command::Config { .. } | Command::Backup(_) | Command::Restore(_) => {
-            Err(CliError::Usage("not an admin command".into()))
-        }
+        Command::Serve(_)
+        | Command::Gateway(_)
+        | Command::Config { .. }
+        | Command::Backup(_)
+        | Command::Restore(_) => Err(CliError::Usage("not an admin command".into())),
     }
 }
 

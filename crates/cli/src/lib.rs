@@ -8,8 +8,10 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod fsutil;
+pub mod gateway_listener;
 pub mod reload;
 pub mod server;
+pub mod standalone;
 pub mod usage_flush;
 
 use std::process::ExitCode;
@@ -58,6 +60,7 @@ async fn dispatch(cli: cli::Cli) -> ExitCode {
     let json = cli.json;
     let result = match &cli.command {
         cli::Command::Serve(args) => return serve(args).await,
+        cli::Command::Gateway(args) => return standalone::main(args).await,
         cli::Command::Config {
             cmd: cli::ConfigCmd::Check(args),
         } => config_check(args),
@@ -130,12 +133,17 @@ async fn serve(args: &cli::ServeArgs) -> ExitCode {
 }
 
 fn init_logging(cfg: &config::Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
+    init_logging_with(&cfg.log_level, cfg.log_format);
+}
+
+/// Logs to stderr at `level` (an env-filter directive) in `format`.
+pub(crate) fn init_logging_with(level: &str, format: config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let _ = match cfg.log_format {
+    let _ = match format {
         config::LogFormat::Json => builder.json().try_init(),
         config::LogFormat::Text => builder.try_init(),
     };

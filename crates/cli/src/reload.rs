@@ -8,23 +8,42 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use gatehouse_gateway::{Gateway, GatewayMetrics, SharedGateway, UsageRecorder};
-use gatehouse_oauth::OAuthState;
+use gatehouse_gateway::{ControlPlane, Gateway, GatewayMetrics, SharedGateway, UsageRecorder};
 use tokio::sync::watch;
 
 /// How often the config file's modification time is checked.
 const POLL: Duration = Duration::from_secs(2);
 
+/// What a reload rebuilds and swaps.
+#[derive(Debug, Clone)]
+pub struct Reloadable {
+    /// The config file.
+    pub path: PathBuf,
+    /// The bound listen address (a reload may not move it).
+    pub listen: SocketAddr,
+    /// The gateway in force.
+    pub gateway: SharedGateway,
+    /// What new gateways decide with.
+    pub control: Arc<dyn ControlPlane>,
+    /// Usage counters, shared by every generation.
+    pub recorder: Arc<UsageRecorder>,
+    /// Metrics, shared by every generation.
+    pub metrics: Arc<GatewayMetrics>,
+    /// The listener's certificate, re-read on every reload.
+    pub tls: Option<crate::gateway_listener::GatewayTls>,
+}
+
 /// Starts the reload task.
-pub fn spawn(
-    path: PathBuf,
-    listen: SocketAddr,
-    gateway: SharedGateway,
-    state: Arc<OAuthState>,
-    recorder: Arc<UsageRecorder>,
-    metrics: Arc<GatewayMetrics>,
-    mut stop: watch::Receiver<bool>,
-) {
+pub fn spawn(r: Reloadable, mut stop: watch::Receiver<bool>) {
+    let Reloadable {
+        path,
+        listen,
+        gateway,
+        control,
+        recorder,
+        metrics,
+        tls,
+    } = r;
     tokio::spawn(async move {
         let mut last = modified(&path);
         let mut hup = hangup();
@@ -42,7 +61,15 @@ pub fn spawn(
                 Some(()) = recv(&mut hup) => "SIGHUP",
                 _ = stop.wait_for(|s| *s) => return,
             };
-            match load(&path, listen, &state, &recorder) {
+            if let Some(tls) = &tls {
+                match tls.reload() {
+                    Ok(()) => tracing::info!(reason, "gateway TLS certificate reloaded"),
+                    Err(e) => {
+                        tracing::error!(reason, error = %e, "gateway TLS certificate NOT reloaded")
+                    }
+                }
+            }
+            match load(&path, listen, &control, &recorder) {
                 Ok(new) => {
                     gateway.store(Arc::new(new.with_metrics(Arc::clone(&metrics))));
                     tracing::info!(path = %path.display(), reason, "gateway configuration reloaded");
@@ -59,7 +86,7 @@ pub fn spawn(
 pub fn load(
     path: &std::path::Path,
     listen: SocketAddr,
-    state: &Arc<OAuthState>,
+    control: &Arc<dyn ControlPlane>,
     recorder: &UsageRecorder,
 ) -> Result<Gateway, String> {
     let raw = crate::config::read_file(path).map_err(|e| e.to_string())?;
@@ -74,7 +101,8 @@ pub fn load(
             spec.listen
         ));
     }
-    Ok(Gateway::new(spec, Arc::clone(state), recorder))
+    crate::standalone::check_can_sign(&spec, control.as_ref())?;
+    Ok(Gateway::new(spec, Arc::clone(control), recorder))
 }
 
 fn modified(path: &std::path::Path) -> Option<SystemTime> {

@@ -114,16 +114,15 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     let listener = TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
-    let gateway_listener = match &cfg.gateway {
+    let (gateway_listener, gateway_tls) = match &cfg.gateway {
         Some(g) => {
-            check_plain_http_allowed(g.listen, cfg.insecure_http)?;
-            Some(
-                TcpListener::bind(g.listen)
-                    .await
-                    .with_context(|| format!("binding gateway.listen {}", g.listen))?,
-            )
+            let tls = crate::gateway_listener::prepare(g, cfg.insecure_http)?;
+            let listener = TcpListener::bind(g.listen)
+                .await
+                .with_context(|| format!("binding gateway.listen {}", g.listen))?;
+            (Some(listener), tls)
         }
-        None => None,
+        None => (None, None),
     };
     let addr = listener.local_addr()?;
     let issuer = cfg
@@ -155,6 +154,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         metrics: gatehouse_oauth::metrics::OAuthMetrics::default(),
     });
     metrics.register(|r| state.metrics.register(r));
+    ensure_control_plane_api(&state).await;
     let readiness = Readiness::new();
     let limit = AdminRateLimit {
         per_second: cfg.admin_rate_per_second,
@@ -182,36 +182,39 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         let recorder = Arc::new(gatehouse_gateway::UsageRecorder::new());
         let gateway_metrics = Arc::new(gatehouse_gateway::GatewayMetrics::default());
         metrics.register(|r| gateway_metrics.register(r));
+        let control: Arc<dyn gatehouse_gateway::ControlPlane> =
+            gatehouse_gateway::LocalControlPlane::new(Arc::clone(&state));
         let flusher = Arc::new(crate::usage_flush::UsageFlusher::new(
             Arc::clone(&recorder),
-            Arc::clone(&state),
+            Arc::clone(&control),
+            Arc::new(crate::usage_flush::StoreSink(Arc::clone(&state.store))),
         ));
         flusher.spawn(shutdown.subscribe());
         usage = Some(flusher);
         let gateway: gatehouse_gateway::SharedGateway = Arc::new(arc_swap::ArcSwap::from_pointee(
-            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&state), &recorder)
+            gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&control), &recorder)
                 .with_metrics(Arc::clone(&gateway_metrics)),
         ));
         if let Some(path) = &cfg.config_path {
             crate::reload::spawn(
-                path.clone(),
-                spec.listen,
-                Arc::clone(&gateway),
-                Arc::clone(&state),
-                Arc::clone(&recorder),
-                Arc::clone(&gateway_metrics),
+                crate::reload::Reloadable {
+                    path: path.clone(),
+                    listen: spec.listen,
+                    gateway: Arc::clone(&gateway),
+                    control: Arc::clone(&control),
+                    recorder: Arc::clone(&recorder),
+                    metrics: Arc::clone(&gateway_metrics),
+                    tls: gateway_tls.clone(),
+                },
                 shutdown.subscribe(),
             );
         }
-        let mut stop = shutdown.subscribe();
         let app =
             gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));
+        let served =
+            crate::gateway_listener::spawn(gl, gateway_tls.as_ref(), app, shutdown.subscribe());
         tokio::spawn(async move {
-            let result = gatehouse_net::serve(gl, app, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-            if let Err(e) = result {
+            if let Ok(Err(e)) = served.await {
                 tracing::error!(error = %e, "gateway listener failed");
             }
         });
@@ -244,6 +247,10 @@ pub fn app_router(
 ) -> Router {
     Router::new()
         .merge(gatehouse_oauth::router(Arc::clone(&state)))
+        .merge(gatehouse_gateway::sync::sync_router(Arc::clone(&state), {
+            let readiness = readiness.clone();
+            move || !readiness.is_ready()
+        }))
         .merge(gatehouse_manage::router(ManageService::new(state), limit))
         .merge(health_router(readiness))
         .merge(metrics_router(metrics))
@@ -289,6 +296,40 @@ async fn bootstrap_admin_token(
     };
     store.replace_admin_token(&digest, clock.now()).await?;
     Ok(vec![digest])
+}
+
+/// Registers the control plane's own API (`gatehouse`, audience
+/// `urn:gatehouse:control-plane`, scope `gateway:sync`) when missing, so standalone gateways
+/// can be granted a token for the sync protocol like any other client.
+async fn ensure_control_plane_api(state: &Arc<OAuthState>) {
+    use gatehouse_gateway::sync::{CONTROL_PLANE_AUDIENCE, SYNC_SCOPE};
+    if state
+        .catalog
+        .get()
+        .api_by_audience(CONTROL_PLANE_AUDIENCE)
+        .is_some()
+    {
+        return;
+    }
+    let req = gatehouse_proto::admin::CreateApi {
+        name: "gatehouse".into(),
+        audience: CONTROL_PLANE_AUDIENCE.into(),
+        scopes: vec![SYNC_SCOPE.into()],
+        token_ttl: Some("15m".into()),
+        ..Default::default()
+    };
+    match ManageService::new(Arc::clone(state))
+        .create_api("system", req)
+        .await
+    {
+        Ok(_) => tracing::info!(
+            audience = CONTROL_PLANE_AUDIENCE,
+            "registered the control plane's own API `gatehouse` (grant gateway:sync to standalone gateways)"
+        ),
+        // Another replica may have registered it at the same moment, or an API named
+        // `gatehouse` exists already: the sync protocol then needs that one fixed by hand.
+        Err(e) => tracing::warn!(error = %e, "could not register the control plane's own API"),
+    }
 }
 
 /// Background upkeep: scheduled key rotation and purging of expired revocations, every minute.
@@ -352,7 +393,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     server.wait().await
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

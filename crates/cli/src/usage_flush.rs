@@ -1,14 +1,65 @@
-//! Flushing gateway usage to the store: once a minute (just after the minute ends) and on
-//! shutdown. Each batch gets an id and is retried with the same id until the store takes it, so
+//! Flushing gateway usage to where it is kept: once a minute (just after the minute ends) and on
+//! shutdown. Each batch gets an id and is retried with the same id until the sink takes it, so
 //! a failure never double-counts; undelivered batches are kept (bounded) for the next attempt.
+//! In `gatehouse serve` the sink is the store; a standalone gateway pushes batches to its
+//! control plane.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::{UnixTime, UsageRecord, minute_of};
-use gatehouse_gateway::UsageRecorder;
-use gatehouse_oauth::OAuthState;
+use gatehouse_gateway::sync::SyncClient;
+use gatehouse_gateway::{ControlPlane, UsageRecorder};
+use gatehouse_store::Store;
 use tokio::sync::{Mutex, watch};
+
+/// Where usage batches go.
+pub trait UsageSink: Send + Sync + std::fmt::Debug {
+    /// Stores one batch; a batch id already taken must be acknowledged without counting again.
+    fn deliver<'a>(
+        &'a self,
+        batch_id: &'a str,
+        records: &'a [UsageRecord],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// The store itself (the control plane's own gateway).
+#[derive(Debug)]
+pub struct StoreSink(pub Arc<dyn Store>);
+
+/// The control plane, over the sync protocol (a standalone gateway).
+#[derive(Debug)]
+pub struct ControlPlaneSink(pub Arc<SyncClient>);
+
+impl UsageSink for StoreSink {
+    fn deliver<'a>(
+        &'a self,
+        batch_id: &'a str,
+        records: &'a [UsageRecord],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            self.0
+                .add_usage(batch_id, records)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl UsageSink for ControlPlaneSink {
+    fn deliver<'a>(
+        &'a self,
+        batch_id: &'a str,
+        records: &'a [UsageRecord],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            self.0
+                .push_usage(batch_id, records)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
 
 /// Most batches kept while the store is unavailable (a day of minutes).
 const MAX_PENDING: usize = 1440;
@@ -17,23 +68,35 @@ const MAX_PENDING: usize = 1440;
 #[derive(Debug)]
 pub struct UsageFlusher {
     recorder: Arc<UsageRecorder>,
-    state: Arc<OAuthState>,
+    control: Arc<dyn ControlPlane>,
+    sink: Arc<dyn UsageSink>,
     pending: Mutex<Vec<(String, Vec<UsageRecord>)>>,
 }
 
 impl UsageFlusher {
-    /// A flusher for `recorder`.
-    pub fn new(recorder: Arc<UsageRecorder>, state: Arc<OAuthState>) -> Self {
+    /// A flusher for `recorder`, naming APIs by `control`'s catalog and writing to `sink`.
+    pub fn new(
+        recorder: Arc<UsageRecorder>,
+        control: Arc<dyn ControlPlane>,
+        sink: Arc<dyn UsageSink>,
+    ) -> Self {
         Self {
             recorder,
-            state,
+            control,
+            sink,
             pending: Mutex::new(Vec::new()),
         }
     }
 
     /// Takes the counts as records of `minute` and writes every pending batch.
     pub async fn flush(&self, minute: UnixTime) {
-        let catalog = self.state.catalog.get();
+        // Without a view (a standalone gateway that lost its control plane) the counts stay in
+        // the recorder until the next flush.
+        let Ok(view) = self.control.view() else {
+            tracing::warn!("usage not flushed: no control-plane data to name the APIs");
+            return;
+        };
+        let catalog = view.catalog;
         let records = self
             .recorder
             .drain(minute, |name| catalog.find_api(name).map(|a| a.id.clone()));
@@ -42,7 +105,7 @@ impl UsageFlusher {
             pending.push((gatehouse_keys::secret::random_id("usage_"), records));
         }
         while let Some((batch_id, records)) = pending.first() {
-            match self.state.store.add_usage(batch_id, records).await {
+            match self.sink.deliver(batch_id, records).await {
                 Ok(()) => {
                     pending.remove(0);
                 }
@@ -64,7 +127,7 @@ impl UsageFlusher {
 
     /// Flushes the current (partial) minute; used on shutdown.
     pub async fn flush_now(&self) {
-        self.flush(minute_of(self.state.now())).await;
+        self.flush(minute_of(self.control.now())).await;
     }
 
     /// Runs until `stop`: flushes each minute just after it ends.
@@ -72,14 +135,14 @@ impl UsageFlusher {
         let me = Arc::clone(self);
         tokio::spawn(async move {
             loop {
-                let now = me.state.now();
+                let now = me.control.now();
                 let into_minute = u64::try_from(now.0.rem_euclid(60)).unwrap_or(0);
                 let wait = Duration::from_secs(60 - into_minute) + Duration::from_millis(200);
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stop.wait_for(|s| *s) => return,
                 }
-                let ended = minute_of(UnixTime(me.state.now().0 - 1));
+                let ended = minute_of(UnixTime(me.control.now().0 - 1));
                 me.flush(ended).await;
             }
         });

@@ -10,10 +10,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use gatehouse_core::UnixTime;
-use gatehouse_keys::KeyRing;
-use gatehouse_oauth::verify::{AccessToken, check_live, verify_signed};
+use gatehouse_keys::JwsVerify;
+use gatehouse_oauth::verify::{AccessToken, TokenError, check_live, verify_signed};
 use gatehouse_store::Catalog;
 use parking_lot::RwLock;
+
+use crate::source::{ControlPlane, View};
 
 /// Most cached tokens; past this, expired entries are dropped (or all, if none expired).
 const MAX_CACHED: usize = 100_000;
@@ -24,8 +26,8 @@ pub struct TokenCache {
     entries: RwLock<HashMap<[u8; 32], Verified>>,
 }
 
-/// A verified token and the key ring that verified it.
-type Verified = (Arc<KeyRing>, Arc<AccessToken>);
+/// A verified token and the keys that verified it.
+type Verified = (Arc<dyn JwsVerify>, Arc<AccessToken>);
 
 impl TokenCache {
     /// An empty cache.
@@ -43,39 +45,57 @@ impl TokenCache {
         self.len() == 0
     }
 
-    /// Authenticates `token` for an API with `audience` at `now`.
+    /// Authenticates `token` for an API with `audience` at `now`, against `view`. A token
+    /// naming a key `view` does not know is reported to `control` (which may refresh its keys).
     pub fn authenticate(
         &self,
         token: &str,
         audience: &str,
-        ring: &Arc<KeyRing>,
-        catalog: &Catalog,
-        issuer: &str,
+        view: &View,
+        control: &dyn ControlPlane,
         now: UnixTime,
     ) -> Result<Arc<AccessToken>, Rejected> {
         let digest = gatehouse_keys::secret::digest(token);
+        let keys = &view.keys;
         let cached = self
             .entries
             .read()
             .get(&digest)
-            .filter(|(verified_by, _)| Arc::ptr_eq(verified_by, ring))
+            .filter(|(verified_by, _)| {
+                std::ptr::addr_eq(Arc::as_ptr(verified_by), Arc::as_ptr(keys))
+            })
             .map(|(_, t)| Arc::clone(t));
         let t = match cached {
             Some(t) => t,
             None => {
-                let t = Arc::new(verify_signed(token, ring, issuer).map_err(|_| Rejected)?);
-                self.insert(digest, Arc::clone(ring), Arc::clone(&t), now);
+                let t = match verify_signed(token, keys.as_ref(), &view.issuer) {
+                    Ok(t) => Arc::new(t),
+                    Err(TokenError::Signature) => {
+                        if kid_of(token).is_some_and(|kid| !keys.knows_kid(&kid)) {
+                            control.unknown_key();
+                        }
+                        return Err(Rejected);
+                    }
+                    Err(_) => return Err(Rejected),
+                };
+                self.insert(digest, Arc::clone(keys), Arc::clone(&t), now);
                 t
             }
         };
-        check_live(&t, catalog, now).map_err(|_| Rejected)?;
+        check_live(&t, &view.catalog, now).map_err(|_| Rejected)?;
         if !t.has_audience(audience) {
             return Err(Rejected);
         }
         Ok(t)
     }
 
-    fn insert(&self, digest: [u8; 32], ring: Arc<KeyRing>, t: Arc<AccessToken>, now: UnixTime) {
+    fn insert(
+        &self,
+        digest: [u8; 32],
+        keys: Arc<dyn JwsVerify>,
+        t: Arc<AccessToken>,
+        now: UnixTime,
+    ) {
         let mut entries = self.entries.write();
         if entries.len() >= MAX_CACHED {
             entries.retain(|_, (_, t)| t.exp > now.0);
@@ -83,8 +103,23 @@ impl TokenCache {
                 entries.clear();
             }
         }
-        entries.insert(digest, (ring, t));
+        entries.insert(digest, (keys, t));
     }
+}
+
+/// The `kid` in a compact JWS header, if it has one (the header is not trusted: this only
+/// decides whether to refresh keys).
+fn kid_of(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = token.split('.').next()?;
+    if header.len() > 2048 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("kid")?.as_str().map(str::to_owned)
 }
 
 /// A credential that does not authenticate (the reason is not told to the client).

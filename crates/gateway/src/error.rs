@@ -49,6 +49,10 @@ pub enum GatewayError {
     /// Upstream: no answer in time (504).
     #[error("upstream timed out")]
     GatewayTimeout,
+    /// Internal: a standalone gateway's data from the control plane is missing or older than
+    /// its staleness limit (503).
+    #[error("the gateway cannot reach its control plane")]
+    Unavailable,
     /// Internal: e.g. the configured API is not registered (500); detail only in logs.
     #[error("internal error")]
     Internal,
@@ -63,6 +67,8 @@ pub struct Schemes {
     pub api_key: bool,
     /// HTTP Basic with the client id and a client secret (legacy).
     pub basic: bool,
+    /// A TLS client certificate (no HTTP challenge exists for it).
+    pub mtls: bool,
 }
 
 impl GatewayError {
@@ -76,6 +82,7 @@ impl GatewayError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -20,6 +20,41 @@ use crate::spec::peer_trusted;
 /// The path of the forward-auth endpoint on the gateway listener.
 pub const PATH: &str = "/.gatehouse/forward-auth";
 
+/// The header a trusted proxy forwards the caller's client certificate in: Envoy's
+/// `X-Forwarded-Client-Cert` (its `Cert="…"` element), or the URL-encoded PEM itself (nginx
+/// `$ssl_client_escaped_cert`, Caddy `{http.request.tls.client.certificate_pem}`).
+pub const CLIENT_CERT: &str = "x-forwarded-client-cert";
+
+/// Largest forwarded certificate header accepted.
+const MAX_CERT_HEADER: usize = 16 * 1024;
+
+/// The certificates in a forwarded client-certificate header (end-entity first).
+pub fn parse_forwarded_cert(
+    value: &str,
+) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    if value.len() > MAX_CERT_HEADER {
+        return None;
+    }
+    // Envoy: `By=…;Hash=…;Cert="<url-encoded PEM>";Chain="…";Subject="…"`, several elements
+    // separated by `,` (the last one is the hop closest to us).
+    let encoded = match value.rsplit(',').next()?.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("cert").then(|| v.trim_matches('"'))
+    }) {
+        Some(cert) => cert,
+        None => value.trim(),
+    };
+    let pem: String =
+        form_urlencoded::parse(format!("x={}", encoded.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (!certs.is_empty()).then_some(certs)
+}
+
 fn header<'a>(req: &'a Request, names: &[&str]) -> Option<&'a str> {
     names
         .iter()
@@ -46,12 +81,15 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
         None => (uri, None),
     };
     let host = header(&req, &["x-forwarded-host", "host"]).map(strip_port);
+    // The proxy terminated TLS: it may forward the caller's certificate.
+    let forwarded_cert = header(&req, &[CLIENT_CERT]).and_then(parse_forwarded_cert);
     let info = RequestInfo {
         method: &method,
         host,
         path,
         query,
         headers: req.headers(),
+        client_cert: forwarded_cert.as_deref(),
     };
     match gw.decide(&info) {
         Ok(d) => {

@@ -111,6 +111,7 @@ pub fn rewrite_request(
     identity: &Identity<'_>,
     peer: Option<std::net::IpAddr>,
     original_host: Option<&str>,
+    tls: bool,
 ) {
     strip_hop_by_hop(headers);
     headers.remove(header::AUTHORIZATION);
@@ -141,7 +142,7 @@ pub fn rewrite_request(
     if let Some(ip) = peer {
         set("x-forwarded-for", &ip.to_string());
     }
-    set("x-forwarded-proto", "http");
+    set("x-forwarded-proto", if tls { "https" } else { "http" });
     if let Some(h) = original_host {
         set("x-forwarded-host", h);
     }
@@ -176,6 +177,7 @@ mod tests {
             &id,
             Some("127.0.0.9".parse().unwrap()),
             Some("api.example"),
+            true,
         );
         assert_eq!(h[CLIENT_ID], "app_1");
         assert!(h.get("x-gatehouse-admin").is_none());
@@ -187,5 +189,6 @@ mod tests {
         assert!(h.get("connection").is_none());
         assert_eq!(h["accept"], "application/json");
         assert_eq!(h["x-forwarded-host"], "api.example");
+        assert_eq!(h["x-forwarded-proto"], "https");
     }
 }

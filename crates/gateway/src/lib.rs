@@ -23,10 +23,13 @@ mod error;
 pub mod forward_auth;
 pub mod identity;
 pub mod metrics;
+pub mod mtls;
 mod proxy;
 pub mod quota;
 pub mod route;
+pub mod source;
 pub mod spec;
+pub mod sync;
 pub mod tls;
 pub mod upstream;
 pub mod usage;
@@ -36,7 +39,8 @@ use std::sync::Arc;
 pub use error::{GatewayError, Schemes};
 pub use metrics::GatewayMetrics;
 pub use proxy::{Decision, Gateway, Principal, RequestInfo};
-pub use spec::{GatewaySpec, RawGateway, SpecError};
+pub use source::{ControlPlane, LocalControlPlane, Unavailable, View};
+pub use spec::{GatewaySpec, RawControlPlane, RawGateway, SpecError};
 pub use usage::UsageRecorder;
 
 /// The gateway in force, swapped whole on reload: requests in flight keep the one they loaded.

@@ -90,6 +90,7 @@ impl GatewayMetrics {
             GatewayError::PayloadTooLarge => "payload_too_large",
             GatewayError::BadGateway => "upstream_unavailable",
             GatewayError::GatewayTimeout => "upstream_timeout",
+            GatewayError::Unavailable => "control_plane_unavailable",
             _ => "internal",
         };
         self.rejections

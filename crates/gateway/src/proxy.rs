@@ -11,8 +11,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::{ScopeSet, SubscriptionStatus};
-use gatehouse_oauth::OAuthState;
-use gatehouse_store::{Catalog, ClientEntry};
+use gatehouse_store::ClientEntry;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{HeaderMap, Method, header};
@@ -25,7 +24,8 @@ use crate::identity::{Identity, rewrite_request, strip_hop_by_hop};
 use crate::metrics::{ApiLabels, GatewayMetrics, RequestLabels, class_label};
 use crate::quota::{DailyCounters, QuotaCheck};
 use crate::route::{RouteMiss, RouteTable};
-use crate::spec::{ApiSpec, CredentialKind, GatewaySpec};
+use crate::source::{ControlPlane, View};
+use crate::spec::{ApiSpec, CredentialKind, GatewaySpec, RouteSpec};
 use crate::upstream::{HttpClient, Upstreams, http_client, send};
 use crate::usage::{OpSlot, UsageRecorder};
 
@@ -56,7 +56,7 @@ pub struct Gateway {
     required: Vec<Vec<ScopeSet>>,
     upstreams: Vec<Upstreams>,
     limits: Vec<ApiLimits>,
-    state: Arc<OAuthState>,
+    control: Arc<dyn ControlPlane>,
     tokens: TokenCache,
     client: HttpClient,
     usage: Vec<Vec<Arc<OpSlot>>>,
@@ -114,6 +114,9 @@ pub struct RequestInfo<'a> {
     pub query: Option<&'a str>,
     /// Headers carrying the credentials.
     pub headers: &'a HeaderMap,
+    /// The client certificate chain (end-entity first): presented at this connection's TLS
+    /// handshake, or forwarded by a trusted proxy to the forward-auth endpoint.
+    pub client_cert: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
 }
 
 /// Who is calling, as established by authentication.
@@ -140,11 +143,17 @@ pub struct Decision {
     pub route: usize,
     /// The caller.
     pub principal: Principal,
+    /// The control-plane view the decision was made with.
+    pub view: View,
 }
 
 impl Gateway {
-    /// A gateway for `spec`, verifying credentials against the authorization server's `state`.
-    pub fn new(spec: GatewaySpec, state: Arc<OAuthState>, recorder: &UsageRecorder) -> Self {
+    /// A gateway for `spec`, verifying credentials against what `control` knows.
+    pub fn new(
+        spec: GatewaySpec,
+        control: Arc<dyn ControlPlane>,
+        recorder: &UsageRecorder,
+    ) -> Self {
         let usage = spec
             .apis
             .iter()
@@ -191,7 +200,7 @@ impl Gateway {
             required,
             upstreams,
             limits,
-            state,
+            control,
             tokens: TokenCache::new(),
             client: http_client(),
             usage,
@@ -228,14 +237,15 @@ impl Gateway {
                 RouteMiss::MethodNotAllowed => GatewayError::MethodNotAllowed,
             })?;
         let api_spec = self.spec.apis.get(m.api).ok_or(GatewayError::Internal)?;
-        let catalog = self.state.catalog.get();
-        let Some(api) = catalog.find_api(&api_spec.api) else {
+        let route = api_spec.routes.get(m.route).ok_or(GatewayError::Internal)?;
+        let view = self.control.view().map_err(|_| GatewayError::Unavailable)?;
+        let Some(api) = view.catalog.find_api(&api_spec.api) else {
             tracing::error!(api = %api_spec.api, "gateway API is not registered in the store");
             return Err(GatewayError::Internal);
         };
 
         // authenticate
-        let principal = self.authenticate(api_spec, api.audience.as_str(), &catalog, r)?;
+        let principal = self.authenticate(api_spec, route, api.audience.as_str(), &view, r)?;
 
         // authorize
         let entry = Arc::clone(&principal.entry);
@@ -245,9 +255,9 @@ impl Gateway {
             .filter(|s| s.status == SubscriptionStatus::Approved)
             .map(|s| &s.scopes);
         let principal = match principal.kind {
-            // An API key or Basic credential carries no scopes: it holds what its application's
-            // subscription grants.
-            CredentialKind::ApiKey | CredentialKind::Basic => {
+            // An API key, Basic credential or client certificate carries no scopes: it holds
+            // what its application's subscription grants.
+            CredentialKind::ApiKey | CredentialKind::Basic | CredentialKind::Mtls => {
                 let scopes = subscribed.ok_or(GatewayError::NotSubscribed)?.clone();
                 Principal {
                     scopes,
@@ -255,7 +265,7 @@ impl Gateway {
                 }
             }
             CredentialKind::Bearer => {
-                if api_spec.require_subscription && subscribed.is_none() {
+                if route.require_subscription && subscribed.is_none() {
                     return Err(GatewayError::NotSubscribed);
                 }
                 principal
@@ -280,6 +290,7 @@ impl Gateway {
             api: m.api,
             route: m.route,
             principal,
+            view,
         })
     }
 
@@ -302,7 +313,7 @@ impl Gateway {
         }
         if let Some(quota) = per_day
             && let QuotaCheck::Exhausted { retry_after } =
-                limits.daily.check(client, quota, self.state.now())
+                limits.daily.check(client, quota, self.control.now())
         {
             return Err(GatewayError::RateLimited {
                 retry_after,
@@ -315,17 +326,20 @@ impl Gateway {
     fn authenticate(
         &self,
         api_spec: &ApiSpec,
+        route: &RouteSpec,
         audience: &str,
-        catalog: &Catalog,
+        view: &View,
         r: &RequestInfo<'_>,
     ) -> Result<Principal, GatewayError> {
         let schemes = Schemes {
-            bearer: api_spec.accept.contains(&CredentialKind::Bearer),
-            api_key: api_spec.accept.contains(&CredentialKind::ApiKey),
-            basic: api_spec.accept.contains(&CredentialKind::Basic),
+            bearer: route.accept.contains(&CredentialKind::Bearer),
+            api_key: route.accept.contains(&CredentialKind::ApiKey),
+            basic: route.accept.contains(&CredentialKind::Basic),
+            mtls: route.accept.contains(&CredentialKind::Mtls),
         };
         let invalid = GatewayError::InvalidCredentials(schemes);
-        let now = self.state.now();
+        let catalog = &view.catalog;
+        let now = self.control.now();
         if schemes.basic
             && let Some(value) = r.headers.get(header::AUTHORIZATION)
             && value.as_bytes().len() > 6
@@ -357,17 +371,9 @@ impl Gateway {
             None
         };
         if let Some(token) = token {
-            let ring = self.state.keys.ring();
             let t = self
                 .tokens
-                .authenticate(
-                    token,
-                    audience,
-                    &ring,
-                    catalog,
-                    &self.state.config.issuer,
-                    now,
-                )
+                .authenticate(token, audience, view, self.control.as_ref(), now)
                 .map_err(|_| invalid.clone())?;
             let entry = catalog.client(&t.client_id).ok_or(invalid.clone())?;
             let scopes = ScopeSet::parse_space_separated(
@@ -403,6 +409,26 @@ impl Gateway {
                 kind: CredentialKind::ApiKey,
             });
         }
+        if schemes.mtls
+            && let Some(chain) = r.client_cert
+        {
+            let rules = api_spec.mtls.as_ref().ok_or(GatewayError::Internal)?;
+            let client = rules
+                .verify(chain, now)
+                .and_then(|id| rules.client_for(&id))
+                .map_err(|e| {
+                    tracing::debug!(error = %e, api = %api_spec.api, "client certificate refused");
+                    invalid.clone()
+                })?;
+            let entry = catalog.client(&client).ok_or(invalid)?;
+            return Ok(Principal {
+                client_id: entry.client.id.to_string(),
+                subject: entry.client.id.to_string(),
+                scopes: ScopeSet::default(),
+                entry: Arc::clone(entry),
+                kind: CredentialKind::Mtls,
+            });
+        }
         Err(GatewayError::MissingCredentials(schemes))
     }
 
@@ -416,17 +442,25 @@ impl Gateway {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
+        // HTTP/2 carries the host in the URI (`:authority`), HTTP/1.1 in `Host`.
         let original_host = parts
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .map(str::to_owned);
+        let peer_certs = parts
+            .extensions
+            .get::<gatehouse_net::PeerCertificates>()
+            .cloned();
+        let tls = parts.extensions.get::<gatehouse_net::TlsInfo>().is_some();
         let info = RequestInfo {
             method: &parts.method,
             host: original_host.as_deref().map(strip_port),
             path: parts.uri.path(),
             query: parts.uri.query(),
             headers: &parts.headers,
+            client_cert: peer_certs.as_ref().map(|p| p.chain()),
         };
         let d = self.decide(&info)?;
         *decided = Some((d.api, d.route, d.principal.client_id.clone()));
@@ -452,15 +486,8 @@ impl Gateway {
         };
         parts.headers.remove(&api_spec.api_key_header);
         let assertion = api_spec.identity_audience.as_deref().and_then(|aud| {
-            let ring = self.state.keys.ring();
-            let key = ring.signer(gatehouse_core::Alg::ES256)?;
-            crate::identity::sign_assertion(
-                &identity,
-                &self.state.config.issuer,
-                aud,
-                self.state.now(),
-                key,
-            )
+            let key = d.view.signer.as_ref()?;
+            crate::identity::sign_assertion(&identity, &d.view.issuer, aud, self.control.now(), key)
         });
         rewrite_request(
             &mut parts.headers,
@@ -468,6 +495,7 @@ impl Gateway {
             &identity,
             peer,
             original_host.as_deref(),
+            tls,
         );
         parts.headers.remove(header::HOST);
         if let Some(jwt) = assertion.and_then(|a| http::HeaderValue::from_str(&a).ok()) {

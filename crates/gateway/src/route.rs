@@ -131,19 +131,18 @@ mod tests {
                 path: (*path).into(),
                 methods: methods.iter().map(|m| (*m).to_owned()).collect(),
                 host: host.map(str::to_owned),
-                scopes: vec![],
+                ..Default::default()
             })
             .collect();
         let raw = RawGateway {
             listen: Some("127.0.0.1:0".into()),
-            strip_headers: vec![],
-            forward_auth: Default::default(),
             apis: vec![crate::spec::RawApi {
                 api: "orders".into(),
                 upstreams: vec!["http://127.0.0.1:1".into()],
                 routes,
                 ..Default::default()
             }],
+            ..Default::default()
         };
         raw.validate().unwrap().unwrap()
     }

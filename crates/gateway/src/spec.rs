@@ -40,6 +40,78 @@ pub struct RawGateway {
     pub apis: Vec<RawApi>,
     /// The forward-auth endpoint for nginx/Caddy/Traefik/Envoy.
     pub forward_auth: RawForwardAuth,
+    /// Where a standalone gateway (`gatehouse gateway`) syncs from; ignored by `gatehouse serve`.
+    pub control_plane: Option<RawControlPlane>,
+    /// TLS on the gateway listener (and client certificates for APIs that accept `mtls`).
+    pub tls: Option<RawListenerTls>,
+}
+
+/// `[gateway.tls]`: the listener's certificate (PEM files, reloaded on SIGHUP).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawListenerTls {
+    /// Certificate chain, end-entity first.
+    pub cert_file: String,
+    /// Its private key.
+    pub key_file: String,
+    /// Ask callers for a client certificate at the handshake: `request` or `off` (default:
+    /// `request` when an API accepts `mtls`).
+    pub client_certs: Option<String>,
+}
+
+/// `[gateway.apis.mtls]`: which client certificates an API trusts and how they map to
+/// applications.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMtls {
+    /// PEM bundle of the CAs client certificates must chain to.
+    pub ca_file: String,
+    /// Maps `spiffe://<trust_domain>/app/<client_id>` URI SANs to that application.
+    pub trust_domain: Option<String>,
+    /// When any allow-list is set, a certificate must match one entry of one of them.
+    pub allowed_subjects: Vec<String>,
+    /// Allowed SAN DNS names.
+    pub allowed_san_dns: Vec<String>,
+    /// Allowed SAN URIs.
+    pub allowed_san_uris: Vec<String>,
+    /// Allowed SHA-256 thumbprints (hex) of end-entity certificates.
+    pub allowed_thumbprints: Vec<String>,
+    /// Explicit certificate → application mappings.
+    pub identities: Vec<RawCertIdentity>,
+}
+
+/// `[[gateway.apis.mtls.identities]]`: exactly one of the matchers, and the application.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCertIdentity {
+    /// The application (client id).
+    pub client_id: String,
+    /// Subject DN (RFC 4514, e.g. `CN=billing, O=Example`).
+    pub subject: Option<String>,
+    /// A SAN DNS name.
+    pub san_dns: Option<String>,
+    /// A SAN URI.
+    pub san_uri: Option<String>,
+    /// SHA-256 thumbprint (hex).
+    pub thumbprint: Option<String>,
+}
+
+/// `[gateway.control_plane]`: read by `gatehouse gateway` only.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawControlPlane {
+    /// Base URL of the control plane (`https://gatehouse.internal:7070`).
+    pub url: Option<String>,
+    /// The gateway's client id (an application granted `gateway:sync` on the API `gatehouse`).
+    pub client_id: Option<String>,
+    /// File holding its client secret (env `GATEHOUSE_GATEWAY_CLIENT_SECRET` wins).
+    pub client_secret_file: Option<String>,
+    /// Past this age of the last successful sync, requests get 503 (default `5m`).
+    pub max_staleness: Option<String>,
+    /// How long the control plane holds each snapshot request open (default `25s`).
+    pub poll_wait: Option<String>,
+    /// PEM bundle of CAs trusted for the control plane's certificate (default: public roots).
+    pub ca_file: Option<String>,
 }
 
 /// `[gateway.forward_auth]`.
@@ -85,6 +157,8 @@ pub struct RawApi {
     pub rate_limit_overrides: std::collections::BTreeMap<String, RawRateLimit>,
     /// Routes, grouped into named operations.
     pub routes: Vec<RawRoute>,
+    /// Client certificates this API trusts (required when `accept` has `mtls`).
+    pub mtls: Option<RawMtls>,
 }
 
 /// `upstream_tls = { ... }`: every field optional; PEM files, read at config time.
@@ -159,6 +233,10 @@ pub struct RawRoute {
     pub methods: Vec<String>,
     /// Extra scopes this operation requires (on top of the API's).
     pub scopes: Vec<String>,
+    /// Accepted credentials for this route, replacing the API's `accept`.
+    pub accept: Option<Vec<String>>,
+    /// Whether an approved subscription is required here, replacing the API's setting.
+    pub require_subscription: Option<bool>,
 }
 
 /// Credential kinds a gateway API accepts.
@@ -170,6 +248,8 @@ pub enum CredentialKind {
     ApiKey,
     /// Legacy HTTP Basic: the client id and one of its client secrets.
     Basic,
+    /// A client certificate presented at the TLS handshake.
+    Mtls,
 }
 
 /// The validated gateway.
@@ -183,6 +263,19 @@ pub struct GatewaySpec {
     pub forward_auth_peers: Vec<(std::net::IpAddr, u8)>,
     /// APIs.
     pub apis: Vec<ApiSpec>,
+    /// TLS on the listener, when configured.
+    pub tls: Option<ListenerTls>,
+}
+
+/// The listener's TLS settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerTls {
+    /// Certificate chain file.
+    pub cert_file: std::path::PathBuf,
+    /// Private key file.
+    pub key_file: std::path::PathBuf,
+    /// Whether client certificates are requested at the handshake.
+    pub request_client_certs: bool,
 }
 
 /// One protected API.
@@ -216,6 +309,8 @@ pub struct ApiSpec {
     pub rate_limit_overrides: std::collections::HashMap<String, Limits>,
     /// Routes.
     pub routes: Vec<RouteSpec>,
+    /// Client-certificate rules, when the API (or one of its routes) accepts `mtls`.
+    pub mtls: Option<Arc<crate::mtls::MtlsRules>>,
 }
 
 /// One route.
@@ -233,6 +328,10 @@ pub struct RouteSpec {
     pub methods: Vec<http::Method>,
     /// Scopes required on top of the API's.
     pub scopes: ScopeSet,
+    /// Accepted credentials (the route's own, or the API's).
+    pub accept: Vec<CredentialKind>,
+    /// Whether an approved subscription is required (the route's own, or the API's).
+    pub require_subscription: bool,
 }
 
 /// A path template segment.
@@ -290,11 +389,23 @@ impl RawGateway {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let wants_mtls = apis.iter().any(|a| a.mtls.is_some());
+        let tls = match &self.tls {
+            None if wants_mtls => {
+                return Err(err(
+                    "gateway.tls",
+                    "required when an API accepts mtls (client certificates need a TLS listener)",
+                ));
+            }
+            None => None,
+            Some(t) => Some(t.validate(wants_mtls)?),
+        };
         Ok(Some(GatewaySpec {
             listen,
             strip_headers,
             forward_auth_peers,
             apis,
+            tls,
         }))
     }
 }
@@ -314,27 +425,9 @@ impl RawApi {
         };
         let accept = match &self.accept {
             None => vec![CredentialKind::Bearer],
-            Some(list) if list.is_empty() => {
-                return Err(err(
-                    format!("{at}.accept"),
-                    "must name at least one credential kind",
-                ));
-            }
-            Some(list) => list
-                .iter()
-                .map(|k| match k.as_str() {
-                    "bearer" => Ok(CredentialKind::Bearer),
-                    "api_key" => Ok(CredentialKind::ApiKey),
-                    "basic" => Ok(CredentialKind::Basic),
-                    other => Err(err(
-                        format!("{at}.accept"),
-                        format!(
-                            "{other:?} is not supported yet (supported: bearer, api_key, basic)"
-                        ),
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(list) => parse_accept(&format!("{at}.accept"), list)?,
         };
+        let require_subscription = self.require_subscription.unwrap_or(true);
         let rate_limit = match &self.rate_limit {
             None => Limits::default(),
             Some(r) => r.validate(&format!("{at}.rate_limit"))?,
@@ -359,7 +452,7 @@ impl RawApi {
             .routes
             .iter()
             .enumerate()
-            .map(|(i, r)| r.validate(&format!("{at}.routes[{i}]")))
+            .map(|(i, r)| r.validate(&format!("{at}.routes[{i}]"), &accept, require_subscription))
             .collect::<Result<Vec<_>, _>>()?;
         let api_key_header = http::HeaderName::from_bytes(
             self.api_key_header
@@ -394,11 +487,147 @@ impl RawApi {
             max_body_bytes: self.max_body_bytes.unwrap_or(1024 * 1024),
             accept,
             scopes: scopes(&format!("{at}.scopes"), &self.scopes)?,
-            require_subscription: self.require_subscription.unwrap_or(true),
+            require_subscription,
             rate_limit,
             rate_limit_overrides,
+            mtls: self.mtls_rules(at, &routes)?,
             routes,
         })
+    }
+
+    /// The API's `[mtls]` rules: required when it or a route accepts `mtls`, refused otherwise.
+    fn mtls_rules(
+        &self,
+        at: &str,
+        routes: &[RouteSpec],
+    ) -> Result<Option<Arc<crate::mtls::MtlsRules>>, SpecError> {
+        let accepted = routes
+            .iter()
+            .any(|r| r.accept.contains(&CredentialKind::Mtls));
+        match (&self.mtls, accepted) {
+            (None, false) => Ok(None),
+            (None, true) => Err(err(
+                format!("{at}.mtls"),
+                "required when accept has \"mtls\" (ca_file, and how certificates map to applications)",
+            )),
+            (Some(_), false) => Err(err(
+                format!("{at}.mtls"),
+                "set, but neither the API nor a route accepts \"mtls\"",
+            )),
+            (Some(raw), true) => raw
+                .validate(&format!("{at}.mtls"))
+                .map(|r| Some(Arc::new(r))),
+        }
+    }
+}
+
+impl RawListenerTls {
+    fn validate(&self, wants_mtls: bool) -> Result<ListenerTls, SpecError> {
+        let at = "gateway.tls";
+        if self.cert_file.is_empty() {
+            return Err(err(format!("{at}.cert_file"), "required"));
+        }
+        if self.key_file.is_empty() {
+            return Err(err(format!("{at}.key_file"), "required"));
+        }
+        let request_client_certs = match self.client_certs.as_deref() {
+            None => wants_mtls,
+            Some("request") => true,
+            Some("off") if wants_mtls => {
+                return Err(err(
+                    format!("{at}.client_certs"),
+                    "\"off\", but an API accepts mtls",
+                ));
+            }
+            Some("off") => false,
+            Some(other) => {
+                return Err(err(
+                    format!("{at}.client_certs"),
+                    format!("{other:?}: expected \"request\" or \"off\""),
+                ));
+            }
+        };
+        Ok(ListenerTls {
+            cert_file: self.cert_file.clone().into(),
+            key_file: self.key_file.clone().into(),
+            request_client_certs,
+        })
+    }
+}
+
+impl RawMtls {
+    fn validate(&self, at: &str) -> Result<crate::mtls::MtlsRules, SpecError> {
+        use crate::mtls::{CertMatch, MtlsRules, parse_thumbprint};
+        if self.ca_file.is_empty() {
+            return Err(err(format!("{at}.ca_file"), "required"));
+        }
+        let roots = tls::read_certificates(Path::new(&self.ca_file))
+            .map_err(|e| err(format!("{at}.ca_file"), e))?;
+        let mut rules = MtlsRules::new(&roots).map_err(|e| err(format!("{at}.ca_file"), e))?;
+        let thumbprint = |field: String, t: &str| {
+            parse_thumbprint(t)
+                .map(CertMatch::Thumbprint)
+                .ok_or_else(|| err(field, format!("{t:?} is not 64 hex digits")))
+        };
+        rules.allowed.extend(
+            self.allowed_subjects
+                .iter()
+                .cloned()
+                .map(CertMatch::Subject),
+        );
+        rules
+            .allowed
+            .extend(self.allowed_san_dns.iter().cloned().map(CertMatch::SanDns));
+        rules
+            .allowed
+            .extend(self.allowed_san_uris.iter().cloned().map(CertMatch::SanUri));
+        for (i, t) in self.allowed_thumbprints.iter().enumerate() {
+            rules
+                .allowed
+                .push(thumbprint(format!("{at}.allowed_thumbprints[{i}]"), t)?);
+        }
+        rules.trust_domain = match &self.trust_domain {
+            Some(td) if td.is_empty() || td.contains(['/', ':']) => {
+                return Err(err(
+                    format!("{at}.trust_domain"),
+                    "a SPIFFE trust domain, e.g. \"gatehouse.local\"",
+                ));
+            }
+            td => td.clone(),
+        };
+        for (i, id) in self.identities.iter().enumerate() {
+            let f = format!("{at}.identities[{i}]");
+            if gatehouse_core::ClientId::parse(&id.client_id).is_err() {
+                return Err(err(format!("{f}.client_id"), "a client id is required"));
+            }
+            let mut matchers = Vec::new();
+            if let Some(s) = &id.subject {
+                matchers.push(CertMatch::Subject(s.clone()));
+            }
+            if let Some(d) = &id.san_dns {
+                matchers.push(CertMatch::SanDns(d.clone()));
+            }
+            if let Some(u) = &id.san_uri {
+                matchers.push(CertMatch::SanUri(u.clone()));
+            }
+            if let Some(t) = &id.thumbprint {
+                matchers.push(thumbprint(format!("{f}.thumbprint"), t)?);
+            }
+            let [m] = <[CertMatch; 1]>::try_from(matchers).map_err(|_| {
+                err(
+                    &f,
+                    "set exactly one of subject, san_dns, san_uri, thumbprint",
+                )
+            })?;
+            rules.identities.push((m, id.client_id.clone()));
+        }
+        if rules.trust_domain.is_none() && rules.identities.is_empty() {
+            return Err(err(
+                at,
+                "set trust_domain (SPIFFE IDs) or identities: a certificate must map to an application",
+            ));
+        }
+        Ok(rules)
     }
 }
 
@@ -500,8 +729,32 @@ impl RawUpstreamTls {
     }
 }
 
+/// Parses an `accept` list: at least one kind, each known.
+fn parse_accept(field: &str, list: &[String]) -> Result<Vec<CredentialKind>, SpecError> {
+    if list.is_empty() {
+        return Err(err(field, "must name at least one credential kind"));
+    }
+    list.iter()
+        .map(|k| match k.as_str() {
+            "bearer" => Ok(CredentialKind::Bearer),
+            "api_key" => Ok(CredentialKind::ApiKey),
+            "basic" => Ok(CredentialKind::Basic),
+            "mtls" => Ok(CredentialKind::Mtls),
+            other => Err(err(
+                field,
+                format!("{other:?} is not a credential kind (bearer, api_key, basic, mtls)"),
+            )),
+        })
+        .collect()
+}
+
 impl RawRoute {
-    fn validate(&self, at: &str) -> Result<RouteSpec, SpecError> {
+    fn validate(
+        &self,
+        at: &str,
+        api_accept: &[CredentialKind],
+        api_require_subscription: bool,
+    ) -> Result<RouteSpec, SpecError> {
         if self.operation.trim().is_empty() {
             return Err(err(
                 format!("{at}.operation"),
@@ -549,6 +802,13 @@ impl RawRoute {
             rest,
             methods,
             scopes: scopes(&format!("{at}.scopes"), &self.scopes)?,
+            accept: match &self.accept {
+                Some(list) => parse_accept(&format!("{at}.accept"), list)?,
+                None => api_accept.to_vec(),
+            },
+            require_subscription: self
+                .require_subscription
+                .unwrap_or(api_require_subscription),
         })
     }
 }

@@ -52,4 +52,4 @@ pub use ring::KeyRing;
 pub use rotation::{KeyAction, RotationPolicy};
 pub use secret::{Secret, SecretFormatError, SecretKind};
 pub use signing::{SigningKey, TYP_ACCESS_TOKEN};
-pub use verifier::JwksVerifier;
+pub use verifier::{JwksVerifier, JwsVerify};

@@ -109,6 +109,16 @@ impl KeyRing {
     }
 }
 
+impl crate::JwsVerify for KeyRing {
+    fn verify_jws(&self, token: &str) -> Result<VerifiedJwt, VerifyError> {
+        self.verify(token)
+    }
+
+    fn knows_kid(&self, kid: &str) -> bool {
+        self.verifiers.contains(kid)
+    }
+}
+
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")

@@ -23,6 +23,19 @@ pub struct JwksVerifier {
     keys: PinnedKeys,
 }
 
+/// Anything that checks a compact JWS against published keys: the server's own [`KeyRing`]
+/// or a [`JwksVerifier`] built from a fetched JWK Set. **Signatures only.**
+///
+/// [`KeyRing`]: crate::KeyRing
+pub trait JwsVerify: Send + Sync + std::fmt::Debug {
+    /// Verifies a token's signature with the key its `kid` names (the header `alg` must be that
+    /// key's algorithm).
+    fn verify_jws(&self, token: &str) -> Result<VerifiedJwt, VerifyError>;
+
+    /// Whether a key with this `kid` is known; an unknown `kid` is the cue to refetch.
+    fn knows_kid(&self, kid: &str) -> bool;
+}
+
 /// Parsed public keys by `kid`.
 #[derive(Clone, Default)]
 pub(crate) struct PinnedKeys(HashMap<String, PinnedKey>);
@@ -69,7 +82,7 @@ impl JwksVerifier {
 
     /// Whether a key with this `kid` is known; an unknown `kid` is the cue to refetch.
     pub fn contains_kid(&self, kid: &str) -> bool {
-        self.keys.0.contains_key(kid)
+        self.keys.contains(kid)
     }
 
     /// Number of keys.
@@ -83,6 +96,16 @@ impl JwksVerifier {
     }
 }
 
+impl JwsVerify for JwksVerifier {
+    fn verify_jws(&self, token: &str) -> Result<VerifiedJwt, VerifyError> {
+        self.verify(token)
+    }
+
+    fn knows_kid(&self, kid: &str) -> bool {
+        self.contains_kid(kid)
+    }
+}
+
 impl std::fmt::Debug for JwksVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.keys.fmt(f)
@@ -92,6 +115,11 @@ impl std::fmt::Debug for JwksVerifier {
 // === impl PinnedKeys ===
 
 impl PinnedKeys {
+    /// Whether a key with this `kid` is known.
+    pub(crate) fn contains(&self, kid: &str) -> bool {
+        self.0.contains_key(kid)
+    }
+
     /// Adds a key; `false` (and no change) if the `kid` is taken.
     pub(crate) fn insert(&mut self, kid: String, alg: JwsAlg, key: ParsedPublicKey) -> bool {
         match self.0.entry(kid) {

@@ -4,7 +4,7 @@
 //! injected clock, so tests with a fake clock test what production does.
 
 use gatehouse_core::UnixTime;
-use gatehouse_keys::KeyRing;
+use gatehouse_keys::{JwsVerify, KeyRing};
 use gatehouse_store::Catalog;
 use serde_json::{Map, Value};
 
@@ -88,8 +88,12 @@ pub fn verify_access_token(
 /// The part of verification that never changes for a given token: signature with a published
 /// key, `typ: at+jwt`, issuer, and well-formed claims. Its result may be cached by token digest;
 /// [`check_live`] must still run on every use.
-pub fn verify_signed(token: &str, ring: &KeyRing, issuer: &str) -> Result<AccessToken, TokenError> {
-    let verified = ring.verify(token).map_err(|_| TokenError::Signature)?;
+pub fn verify_signed(
+    token: &str,
+    keys: &(impl JwsVerify + ?Sized),
+    issuer: &str,
+) -> Result<AccessToken, TokenError> {
+    let verified = keys.verify_jws(token).map_err(|_| TokenError::Signature)?;
     if verified.header.typ.as_deref() != Some("at+jwt") {
         return Err(TokenError::Type);
     }
