@@ -8,7 +8,8 @@
 //!         ─▶ authorize (scopes of the operation, approved subscription)
 //!         ─▶ rate limit (per application)
 //!         ─▶ identity headers (strip inbound X-Gatehouse-* / Forwarded, set verified ones)
-//!         ─▶ forward (pooled HTTP/1.1, timeout, streaming bodies)
+//!         ─▶ forward (pooled HTTP/1.1, timeout, streaming bodies; a WebSocket upgrade the
+//!                     backend accepts becomes a byte tunnel)
 //! ```
 //!
 //! The forward-auth endpoint (`/.gatehouse/forward-auth`) runs the same decision for nginx,
@@ -31,6 +32,7 @@ pub mod source;
 pub mod spec;
 pub mod sync;
 pub mod tls;
+mod upgrade;
 pub mod upstream;
 pub mod usage;
 

@@ -434,9 +434,10 @@ impl Gateway {
 
     async fn proxy(
         &self,
-        req: Request,
+        mut req: Request,
         decided: &mut Option<(usize, usize, String)>,
     ) -> Result<Response, GatewayError> {
+        let upgrade = crate::upgrade::ClientUpgrade::take(&mut req);
         let (mut parts, body) = req.into_parts();
         let peer = parts
             .extensions
@@ -498,6 +499,7 @@ impl Gateway {
             tls,
         );
         parts.headers.remove(header::HOST);
+        upgrade.keep_headers(&mut parts.headers);
         if let Some(jwt) = assertion.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
             parts.headers.insert(crate::identity::ASSERTION, jwt);
         }
@@ -524,6 +526,9 @@ impl Gateway {
         let upstreams = self.upstreams.get(d.api).ok_or(GatewayError::Internal)?;
         let pool = upstreams.pool(&self.client, api_spec);
         let mut resp = send(pool, req, api_spec.timeout).await?;
+        if let Some(switched) = upgrade.switch(&mut resp)? {
+            return Ok(switched);
+        }
         strip_hop_by_hop(resp.headers_mut());
         *resp.version_mut() = client_version;
         Ok(resp)
