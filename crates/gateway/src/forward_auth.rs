@@ -45,11 +45,8 @@ pub fn parse_forwarded_cert(
         Some(cert) => cert,
         None => value.trim(),
     };
-    let pem: String =
-        form_urlencoded::parse(format!("x={}", encoded.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())?;
-    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+    let pem = percent_decode(encoded)?;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .ok()?;
     (!certs.is_empty()).then_some(certs)
@@ -59,6 +56,22 @@ fn header<'a>(req: &'a Request, names: &[&str]) -> Option<&'a str> {
     names
         .iter()
         .find_map(|n| req.headers().get(*n).and_then(|v| v.to_str().ok()))
+}
+
+/// `%XX` escapes decoded (a `+` stays a `+`: it is part of base64, not a space).
+fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hi = char::from(bytes.next()?).to_digit(16)?;
+            let lo = char::from(bytes.next()?).to_digit(16)?;
+            out.push(u8::try_from(hi * 16 + lo).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    Some(out)
 }
 
 /// Handles a forward-auth subrequest.

@@ -1,0 +1,360 @@
+//! mTLS at the gateway: a TLS listener that asks for client certificates, per-API trusted CAs,
+//! SPIFFE IDs mapped to applications, subscriptions still required, bearer tokens over the same
+//! listener, HTTP/2 by ALPN, and forwarded client certificates at the forward-auth endpoint.
+//! Certificates come from test CAs made with rcgen (validity: rcgen's default, years around
+//! now, which contains the fake clock's 2027).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code fails loudly"
+)]
+
+mod common;
+
+use common::{ORDERS, TestServer, json_body};
+use gatehouse_testkit::echo::Echo;
+use gatehouse_testkit::{TempDir, temp_dir};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use reqwest::StatusCode;
+
+const TRUST_DOMAIN: &str = "gatehouse.local";
+
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+fn ca(cn: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+/// A leaf certificate and its key, as one PEM (what reqwest's `Identity::from_pem` reads).
+fn leaf(ca: &Ca, cn: &str, sans: Vec<SanType>, eku: ExtendedKeyUsagePurpose) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    params.subject_alt_names = sans;
+    params.extended_key_usages = vec![eku];
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+fn client_cert(ca: &Ca, client_id: &str) -> String {
+    let uri = format!("spiffe://{TRUST_DOMAIN}/app/{client_id}");
+    let (cert, key) = leaf(
+        ca,
+        client_id,
+        vec![SanType::URI(uri.as_str().try_into().unwrap())],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    format!("{cert}{key}")
+}
+
+struct Env {
+    s: TestServer,
+    server_ca: Ca,
+    clients_ca: Ca,
+    _echo: Echo,
+    _dir: TempDir,
+}
+
+async fn start() -> Env {
+    let dir = temp_dir();
+    let server_ca = ca("gateway server CA");
+    let clients_ca = ca("service clients CA");
+    let (server_cert, server_key) = leaf(
+        &server_ca,
+        "gateway",
+        vec![
+            SanType::DnsName("localhost".try_into().unwrap()),
+            SanType::IpAddress("127.0.0.1".parse().unwrap()),
+        ],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("server.pem"), server_cert).unwrap();
+    std::fs::write(path("server.key"), server_key).unwrap();
+    std::fs::write(path("clients-ca.pem"), &clients_ca.pem).unwrap();
+    let echo = Echo::start().await;
+    let toml = format!(
+        r#"
+[client_auth]
+lockout_max_failures = 1000
+[gateway]
+listen = "127.0.0.1:0"
+tls = {{ cert_file = "{cert}", key_file = "{key}" }}
+forward_auth = {{ trusted_peers = ["127.0.0.1"] }}
+[[gateway.apis]]
+api = "orders"
+upstreams = ["{echo}"]
+accept = ["mtls", "bearer"]
+scopes = ["orders:read"]
+mtls = {{ ca_file = "{ca}", trust_domain = "{TRUST_DOMAIN}" }}
+[[gateway.apis.routes]]
+operation = "any"
+path = "/orders/*"
+[[gateway.apis.routes]]
+operation = "tokens-only"
+path = "/admin/*"
+accept = ["bearer"]
+"#,
+        cert = path("server.pem"),
+        key = path("server.key"),
+        ca = path("clients-ca.pem"),
+        echo = echo.url(),
+    );
+    let s = TestServer::start_with_config(&toml).await;
+    s.create_api("orders", ORDERS, &["orders:read"]).await;
+    Env {
+        s,
+        server_ca,
+        clients_ca,
+        _echo: echo,
+        _dir: dir,
+    }
+}
+
+impl Env {
+    /// `https://127.0.0.1:PORT/...` on the gateway.
+    fn url(&self, path: &str) -> String {
+        self.s.gw(path).replace("http://", "https://")
+    }
+
+    /// An HTTPS client trusting the gateway's CA, presenting `identity` (cert + key PEM).
+    fn https(&self, identity: Option<&str>) -> reqwest::Client {
+        let mut b = reqwest::Client::builder()
+            .no_proxy()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.server_ca.pem.as_bytes()).unwrap(),
+            );
+        if let Some(pem) = identity {
+            b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+        }
+        b.build().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_client_certificate_with_the_applications_spiffe_id_authenticates_it() {
+    let env = start().await;
+    let app = env.s.create_client("reports", "client_secret_basic").await;
+    env.s.grant(&app.id, "orders", &["orders:read"]).await;
+    let http = env.https(Some(&client_cert(&env.clients_ca, &app.id)));
+    let resp = http
+        .get(env.url("/orders/7"))
+        .header("x-gatehouse-client-id", "spoofed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2, "h2 by ALPN");
+    let echoed = json_body(resp).await;
+    assert_eq!(echoed["headers"]["x-gatehouse-client-id"], app.id);
+    assert_eq!(echoed["headers"]["x-gatehouse-scopes"], "orders:read");
+    assert_eq!(echoed["headers"]["x-forwarded-proto"], "https");
+
+    // The same certificate does not open an operation that accepts bearer tokens only.
+    let resp = http.get(env.url("/admin/x")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn certificates_that_are_untrusted_unmapped_or_unsubscribed_are_refused() {
+    let env = start().await;
+    let app = env.s.create_client("reports", "client_secret_basic").await;
+
+    // Trusted and mapped, but without a subscription: 403.
+    let http = env.https(Some(&client_cert(&env.clients_ca, &app.id)));
+    let resp = http.get(env.url("/orders/7")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    env.s.grant(&app.id, "orders", &["orders:read"]).await;
+
+    // The application's SPIFFE ID, but issued by a CA this API does not trust: 401.
+    let rogue = ca("rogue CA");
+    let http = env.https(Some(&client_cert(&rogue, &app.id)));
+    let resp = http.get(env.url("/orders/7")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    // Another trust domain's SPIFFE ID, or a certificate for an unknown application: 401.
+    let (cert, key) = leaf(
+        &env.clients_ca,
+        "x",
+        vec![SanType::URI(
+            format!("spiffe://other.example/app/{}", app.id)
+                .as_str()
+                .try_into()
+                .unwrap(),
+        )],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let http = env.https(Some(&format!("{cert}{key}")));
+    let resp = http.get(env.url("/orders/7")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let http = env.https(Some(&client_cert(&env.clients_ca, "app_doesnotexist")));
+    let resp = http.get(env.url("/orders/7")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // A server certificate from the trusted CA is not a client certificate.
+    let (cert, key) = leaf(
+        &env.clients_ca,
+        "web",
+        vec![SanType::URI(
+            format!("spiffe://{TRUST_DOMAIN}/app/{}", app.id)
+                .as_str()
+                .try_into()
+                .unwrap(),
+        )],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let result = env
+        .https(Some(&format!("{cert}{key}")))
+        .get(env.url("/orders/7"))
+        .send()
+        .await;
+    // rustls clients refuse to present a server-only certificate for client auth, or the
+    // gateway refuses it: either way no access.
+    if let Ok(resp) = result {
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    // No certificate and no token: the bare challenge.
+    let resp = env
+        .https(None)
+        .get(env.url("/orders/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"gatehouse\""
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_work_on_the_tls_listener_too() {
+    let env = start().await;
+    let app = env.s.create_client("billing", "client_secret_basic").await;
+    env.s.grant(&app.id, "orders", &["orders:read"]).await;
+    let token = env.s.access_token(&app, &[("resource", ORDERS)]).await;
+    let resp = env
+        .https(None)
+        .get(env.url("/admin/x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Plain HTTP to the TLS listener gets no HTTP answer.
+    let plain = env.s.http.get(env.s.gw("/orders/1")).send().await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}
+
+#[tokio::test]
+async fn forward_auth_accepts_a_client_certificate_forwarded_by_a_trusted_proxy() {
+    let env = start().await;
+    let app = env.s.create_client("reports", "client_secret_basic").await;
+    env.s.grant(&app.id, "orders", &["orders:read"]).await;
+    let pem = client_cert(&env.clients_ca, &app.id);
+    let cert_pem = &pem[..pem.find("-----BEGIN PRIVATE KEY").unwrap()];
+    // Percent-encoded like nginx's `$ssl_client_escaped_cert` (spaces and newlines escaped).
+    let escaped: String = cert_pem
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'+' | b'/' | b'=' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let http = env.https(None);
+    // nginx: `proxy_set_header X-Forwarded-Client-Cert $ssl_client_escaped_cert;`
+    let resp = http
+        .get(env.url("/.gatehouse/forward-auth"))
+        .header("x-original-uri", "/orders/3")
+        .header("x-original-method", "GET")
+        .header("x-forwarded-client-cert", &escaped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-gatehouse-client-id"], app.id.as_str());
+    // Envoy: `Hash=…;Cert="<url-encoded PEM>";Subject="…"`.
+    let xfcc = format!("Hash=abc;Cert=\"{escaped}\";Subject=\"CN=x\"");
+    let resp = http
+        .get(env.url("/.gatehouse/forward-auth"))
+        .header("x-original-uri", "/orders/3")
+        .header("x-forwarded-client-cert", &xfcc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Garbage in the header is no credential.
+    let resp = http
+        .get(env.url("/.gatehouse/forward-auth"))
+        .header("x-original-uri", "/orders/3")
+        .header("x-forwarded-client-cert", "%%%not-a-cert")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Through the proxy path, the header is never believed: only the handshake counts.
+    let resp = http
+        .get(env.url("/orders/3"))
+        .header("x-forwarded-client-cert", &escaped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn mtls_configuration_errors_name_the_field() {
+    let parse = |toml: &str| {
+        let raw = gatehouse::config::parse_str(toml).unwrap();
+        raw.gateway.validate().map(|_| ()).unwrap_err().to_string()
+    };
+    let api = r#"
+[[gateway.apis]]
+api = "orders"
+upstreams = ["http://127.0.0.1:1"]
+accept = ["mtls"]
+[[gateway.apis.routes]]
+operation = "any"
+path = "/*"
+"#;
+    let err = parse(&format!("[gateway]\nlisten = \"127.0.0.1:0\"\n{api}"));
+    assert!(err.starts_with("gateway.apis[0].mtls"), "{err}");
+    let err = parse(&format!(
+        "[gateway]\nlisten = \"127.0.0.1:0\"\n{api}\n[gateway.apis.mtls]\nca_file = \"/nonexistent.pem\"\ntrust_domain = \"x\"\n"
+    ));
+    assert!(err.starts_with("gateway.apis[0].mtls.ca_file"), "{err}");
+    let err = parse(
+        "[gateway]\nlisten = \"127.0.0.1:0\"\ntls = { cert_file = \"a\", key_file = \"b\", client_certs = \"maybe\" }\n",
+    );
+    assert!(err.starts_with("gateway.tls.client_certs"), "{err}");
+}
