@@ -144,7 +144,8 @@ async fn check_metadata(server: &TestServer, path: &str) {
     );
     assert_eq!(
         m["scopes_supported"],
-        json!(["orders:read", "orders:write"])
+        // The control plane's own API (for standalone gateways) contributes gateway:sync.
+        json!(["gateway:sync", "orders:read", "orders:write"])
     );
 }
 

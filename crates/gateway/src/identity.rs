@@ -108,7 +108,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 pub fn rewrite_request(
     headers: &mut HeaderMap,
     extra_strip: &[String],
-    identity: &Identity<'_>,
+    identity: Option<&Identity<'_>>,
     peer: Option<std::net::IpAddr>,
     original_host: Option<&str>,
     tls: bool,
@@ -129,7 +129,7 @@ pub fn rewrite_request(
     for n in inbound {
         headers.remove(n);
     }
-    for (name, value) in identity.headers() {
+    for (name, value) in identity.iter().flat_map(|i| i.headers()) {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
@@ -174,7 +174,7 @@ mod tests {
         rewrite_request(
             &mut h,
             &["x-user".into()],
-            &id,
+            Some(&id),
             Some("127.0.0.9".parse().unwrap()),
             Some("api.example"),
             true,

@@ -141,8 +141,8 @@ pub struct Decision {
     pub api: usize,
     /// Index of the route in the API.
     pub route: usize,
-    /// The caller.
-    pub principal: Principal,
+    /// The caller; `None` on a public operation (`accept = ["none"]`).
+    pub principal: Option<Principal>,
     /// The control-plane view the decision was made with.
     pub view: View,
 }
@@ -244,6 +244,16 @@ impl Gateway {
             return Err(GatewayError::Internal);
         };
 
+        if route.accept.is_empty() {
+            // A public operation: no credential is asked for and none is forwarded.
+            return Ok(Decision {
+                api: m.api,
+                route: m.route,
+                principal: None,
+                view,
+            });
+        }
+
         // authenticate
         let principal = self.authenticate(api_spec, route, api.audience.as_str(), &view, r)?;
 
@@ -289,7 +299,7 @@ impl Gateway {
         Ok(Decision {
             api: m.api,
             route: m.route,
-            principal,
+            principal: Some(principal),
             view,
         })
     }
@@ -464,7 +474,14 @@ impl Gateway {
             client_cert: peer_certs.as_ref().map(|p| p.chain()),
         };
         let d = self.decide(&info)?;
-        *decided = Some((d.api, d.route, d.principal.client_id.clone()));
+        *decided = Some((
+            d.api,
+            d.route,
+            d.principal
+                .as_ref()
+                .map(|p| p.client_id.clone())
+                .unwrap_or_default(),
+        ));
         let api_spec = self.spec.apis.get(d.api).ok_or(GatewayError::Internal)?;
         let route = api_spec.routes.get(d.route).ok_or(GatewayError::Internal)?;
         let content_length = parts
@@ -477,23 +494,24 @@ impl Gateway {
         }
 
         // identity headers
-        let p = &d.principal;
-        let identity = Identity {
+        let scopes = d.principal.as_ref().map(|p| p.scopes.to_space_separated());
+        let identity = d.principal.as_ref().map(|p| Identity {
             client_id: &p.client_id,
             application: &p.entry.client.name,
-            scopes: &p.scopes.to_space_separated(),
+            scopes: scopes.as_deref().unwrap_or(""),
             subject: &p.subject,
             operation: &route.operation,
-        };
+        });
         parts.headers.remove(&api_spec.api_key_header);
         let assertion = api_spec.identity_audience.as_deref().and_then(|aud| {
             let key = d.view.signer.as_ref()?;
-            crate::identity::sign_assertion(&identity, &d.view.issuer, aud, self.control.now(), key)
+            let identity = identity.as_ref()?;
+            crate::identity::sign_assertion(identity, &d.view.issuer, aud, self.control.now(), key)
         });
         rewrite_request(
             &mut parts.headers,
             &self.spec.strip_headers,
-            &identity,
+            identity.as_ref(),
             peer,
             original_host.as_deref(),
             tls,
@@ -543,7 +561,9 @@ impl Gateway {
             .and_then(|a| a.routes.get(d.route))
             .map(|r| r.operation.as_str())
             .unwrap_or("");
-        let p = &d.principal;
+        let Some(p) = &d.principal else {
+            return Vec::new();
+        };
         let scopes = p.scopes.to_space_separated();
         let identity = Identity {
             client_id: &p.client_id,

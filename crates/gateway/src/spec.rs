@@ -328,7 +328,8 @@ pub struct RouteSpec {
     pub methods: Vec<http::Method>,
     /// Scopes required on top of the API's.
     pub scopes: ScopeSet,
-    /// Accepted credentials (the route's own, or the API's).
+    /// Accepted credentials (the route's own, or the API's); empty for a public operation
+    /// (`accept = ["none"]`: no credential, no identity, no per-application limit).
     pub accept: Vec<CredentialKind>,
     /// Whether an approved subscription is required (the route's own, or the API's).
     pub require_subscription: bool,
@@ -729,10 +730,24 @@ impl RawUpstreamTls {
     }
 }
 
-/// Parses an `accept` list: at least one kind, each known.
+/// Parses an `accept` list: at least one kind, each known; `["none"]` alone (a public
+/// operation) is the empty list.
 fn parse_accept(field: &str, list: &[String]) -> Result<Vec<CredentialKind>, SpecError> {
     if list.is_empty() {
-        return Err(err(field, "must name at least one credential kind"));
+        return Err(err(
+            field,
+            "must name at least one credential kind (or \"none\")",
+        ));
+    }
+    if list.iter().any(|k| k == "none") {
+        return if list.len() == 1 {
+            Ok(Vec::new())
+        } else {
+            Err(err(
+                field,
+                "\"none\" (a public operation) excludes every other kind",
+            ))
+        };
     }
     list.iter()
         .map(|k| match k.as_str() {
@@ -742,7 +757,7 @@ fn parse_accept(field: &str, list: &[String]) -> Result<Vec<CredentialKind>, Spe
             "mtls" => Ok(CredentialKind::Mtls),
             other => Err(err(
                 field,
-                format!("{other:?} is not a credential kind (bearer, api_key, basic, mtls)"),
+                format!("{other:?} is not a credential kind (bearer, api_key, basic, mtls, none)"),
             )),
         })
         .collect()
