@@ -13,6 +13,8 @@
 #   gateway_key  oha → gateway (API key, same scopes and rate limit) → backend
 #                (only if `gatehouse client api-key create` exists)
 #   nginx        oha → nginx plain proxy_pass (bench/nginx/proxy.conf) → backend
+#   gateway_open oha → gateway, a public operation (accept = ["none"]: routing, header rewrite,
+#                forwarding; no credential) → backend: the "same gateway with no auth"
 #   gateway_404  oha → gateway, a path with no route (routing + problem+json, no auth, no forward)
 # then at a fixed rate (FIXED_RATE, oha -q) direct vs gateway_jwt, for the p99 comparison.
 #
@@ -141,7 +143,21 @@ rate_limit = { per_second = $RATE, burst = $RATE }
 operation = "hello"
 path = "/key/{name}"
 methods = ["GET"]
+
+[[gateway.apis]]
+api = "bench-open"
+upstreams = ["$UPSTREAM"]
+timeout = "30s"
+accept = ["none"]
+
+[[gateway.apis.routes]]
+operation = "hello"
+path = "/open/{name}"
+methods = ["GET"]
 EOF
+if [[ -n ${GATEWAY_WORKERS:-} ]]; then
+    sed -i "s/^\[gateway\]$/[gateway]\nworkers = $GATEWAY_WORKERS/" "$WORK/gatehouse.toml"
+fi
 DATA=$WORK/data
 "$BIN" serve --config "$WORK/gatehouse.toml" --data-dir "$DATA" >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
@@ -157,6 +173,7 @@ log "gatehouse pid $SERVER_PID at $URL, gateway at $GATEWAY"
 gh() { "$BIN" --server "$URL" --admin-token-file "$DATA/admin-token" --json "$@"; }
 gh api create --name bench-jwt --audience https://bench-jwt.example --scope bench:read >/dev/null
 gh api create --name bench-key --audience https://bench-key.example --scope bench:read >/dev/null
+gh api create --name bench-open --audience https://bench-open.example >/dev/null
 gh client create --name bench-client >"$WORK/client.json"
 CLIENT_ID=$(jq -er .client_id "$WORK/client.json")
 CLIENT_SECRET=$(jq -er .client_secret "$WORK/client.json")
@@ -199,7 +216,8 @@ TARGET[direct]=$UPSTREAM/jwt/hello;          WANT[direct]=200
 TARGET[gateway_jwt]=$GATEWAY/jwt/hello;      WANT[gateway_jwt]=200; HDR[gateway_jwt]="Authorization: Bearer $TOKEN"
 TARGET[nginx]=$NGINX_URL/jwt/hello;          WANT[nginx]=200
 TARGET[gateway_404]=$GATEWAY/no-such-route;  WANT[gateway_404]=404
-SCENARIOS=(direct gateway_jwt)
+TARGET[gateway_open]=$GATEWAY/open/hello;    WANT[gateway_open]=200
+SCENARIOS=(direct gateway_jwt gateway_open)
 if [[ -n $API_KEY ]]; then
     TARGET[gateway_key]=$GATEWAY/key/hello; WANT[gateway_key]=200; HDR[gateway_key]="$API_KEY_HEADER: $API_KEY"
     SCENARIOS+=(gateway_key)
@@ -259,6 +277,7 @@ export WORK RUNS DURATION CONCURRENCY WARMUP STAMP RESULTS_DIR ROOT FIXED_RATE \
     LOADAVG_BEFORE LOADAVG_AFTER SERVER_RSS_KB
 export SCENARIO_LIST="${SCENARIOS[*]}"
 export API_KEY_SKIPPED=$([[ -n $API_KEY ]] && echo 0 || echo 1)
+export GATEWAY_WORKERS=${GATEWAY_WORKERS:-default}
 export OHA_VERSION=$(oha --version | head -n1)
 export RUSTC_VERSION=$(rustc --version)
 export NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')

@@ -117,10 +117,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     let (gateway_listener, gateway_tls) = match &cfg.gateway {
         Some(g) => {
             let tls = crate::gateway_listener::prepare(g, cfg.insecure_http)?;
-            let listener = TcpListener::bind(g.listen)
-                .await
-                .with_context(|| format!("binding gateway.listen {}", g.listen))?;
-            (Some(listener), tls)
+            (Some(crate::gateway_listener::bind(g)?), tls)
         }
         None => (None, None),
     };
@@ -172,7 +169,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     let mut gateway_addr = None;
     let mut usage = None;
     if let (Some(spec), Some(gl)) = (&cfg.gateway, gateway_listener) {
-        gateway_addr = Some(gl.local_addr()?);
+        gateway_addr = Some(gl.addr);
         let catalog = state.catalog.get();
         for api in &spec.apis {
             if catalog.find_api(&api.api).is_none() {
@@ -212,7 +209,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         let app =
             gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));
         let served =
-            crate::gateway_listener::spawn(gl, gateway_tls.as_ref(), app, shutdown.subscribe());
+            crate::gateway_listener::spawn(gl, gateway_tls.as_ref(), app, shutdown.subscribe())?;
         tokio::spawn(async move {
             if let Ok(Err(e)) = served.await {
                 tracing::error!(error = %e, "gateway listener failed");

@@ -14,7 +14,6 @@ use gatehouse_core::{Clock, Env, SystemClock, parse_duration};
 use gatehouse_gateway::sync::{RemoteControlPlane, SyncClient, SyncSettings};
 use gatehouse_gateway::{ControlPlane, Gateway, GatewayMetrics, GatewaySpec, UsageRecorder};
 use gatehouse_net::request_id_layer;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::GatewayArgs;
@@ -249,10 +248,8 @@ pub fn check_can_sign(spec: &GatewaySpec, control: &dyn ControlPlane) -> Result<
 /// Starts the gateway with an explicit clock (tests pass a fake one).
 pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result<RunningGateway> {
     let tls = crate::gateway_listener::prepare(&cfg.spec, cfg.insecure_http)?;
-    let listener = TcpListener::bind(cfg.spec.listen)
-        .await
-        .with_context(|| format!("binding gateway.listen {}", cfg.spec.listen))?;
-    let addr = listener.local_addr()?;
+    let bound = crate::gateway_listener::bind(&cfg.spec)?;
+    let addr = bound.addr;
     let plane = RemoteControlPlane::new(cfg.sync.max_staleness, clock);
     let sync =
         SyncClient::new(cfg.sync.clone(), Arc::clone(&plane)).context("gateway.control_plane")?;
@@ -296,7 +293,7 @@ pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result
     }
     let app =
         gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));
-    let task = crate::gateway_listener::spawn(listener, tls.as_ref(), app, shutdown.subscribe());
+    let task = crate::gateway_listener::spawn(bound, tls.as_ref(), app, shutdown.subscribe())?;
     Ok(RunningGateway {
         addr,
         plane,

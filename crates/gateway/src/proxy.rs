@@ -26,7 +26,7 @@ use crate::quota::{DailyCounters, QuotaCheck};
 use crate::route::{RouteMiss, RouteTable};
 use crate::source::{ControlPlane, View};
 use crate::spec::{ApiSpec, CredentialKind, GatewaySpec, RouteSpec};
-use crate::upstream::{HttpClient, Upstreams, http_client, send};
+use crate::upstream::{Upstreams, send, thread_client};
 use crate::usage::{OpSlot, UsageRecorder};
 
 /// A per-application limiter and its burst size.
@@ -58,7 +58,6 @@ pub struct Gateway {
     limits: Vec<ApiLimits>,
     control: Arc<dyn ControlPlane>,
     tokens: TokenCache,
-    client: HttpClient,
     usage: Vec<Vec<Arc<OpSlot>>>,
     metrics: Arc<GatewayMetrics>,
     /// Per (API, route): counters by status class 1xx..5xx, and the API's latency histogram;
@@ -202,7 +201,6 @@ impl Gateway {
             limits,
             control,
             tokens: TokenCache::new(),
-            client: http_client(),
             usage,
             metrics: Arc::new(GatewayMetrics::default()),
             metric_handles: Vec::new(),
@@ -542,7 +540,8 @@ impl Gateway {
         let max = usize::try_from(api_spec.max_body_bytes).unwrap_or(usize::MAX);
         let req = Request::from_parts(parts, Body::new(Limited::new(body, max)));
         let upstreams = self.upstreams.get(d.api).ok_or(GatewayError::Internal)?;
-        let pool = upstreams.pool(&self.client, api_spec);
+        let client = thread_client();
+        let pool = upstreams.pool(&client, api_spec);
         let mut resp = send(pool, req, api_spec.timeout).await?;
         if let Some(switched) = upgrade.switch(&mut resp)? {
             return Ok(switched);

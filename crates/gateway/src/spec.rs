@@ -34,6 +34,9 @@ fn err(field: impl Into<String>, message: impl std::fmt::Display) -> SpecError {
 pub struct RawGateway {
     /// Listen address of the gateway.
     pub listen: Option<String>,
+    /// Single-threaded workers serving the listener, each with its own upstream connections
+    /// (default: one per CPU; 0: share the process's runtime). Needs a restart to change.
+    pub workers: Option<usize>,
     /// Extra inbound headers to strip (besides `X-Gatehouse-*`, `Forwarded`, `X-Forwarded-*`).
     pub strip_headers: Vec<String>,
     /// Protected APIs.
@@ -257,6 +260,8 @@ pub enum CredentialKind {
 pub struct GatewaySpec {
     /// Listen address.
     pub listen: SocketAddr,
+    /// Worker threads serving the listener (0: the process's runtime).
+    pub workers: usize,
     /// Extra headers to strip, lower-cased.
     pub strip_headers: Vec<String>,
     /// Peers trusted to call the forward-auth endpoint: (network, prefix length).
@@ -401,8 +406,14 @@ impl RawGateway {
             None => None,
             Some(t) => Some(t.validate(wants_mtls)?),
         };
+        let workers = match self.workers {
+            Some(n) if n > 256 => return Err(err("gateway.workers", "at most 256")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        };
         Ok(Some(GatewaySpec {
             listen,
+            workers,
             strip_headers,
             forward_auth_peers,
             apis,

@@ -48,6 +48,17 @@ pub fn http_client() -> HttpClient {
     pooled(tcp_connector())
 }
 
+thread_local! {
+    /// This thread's pool for plain upstreams. A gateway worker thread (one runtime per CPU)
+    /// thus keeps every upstream connection it uses on its own thread.
+    static PLAIN: HttpClient = http_client();
+}
+
+/// The calling thread's plain-HTTP pool (a cheap handle).
+pub fn thread_client() -> HttpClient {
+    PLAIN.with(HttpClient::clone)
+}
+
 /// A pooled client for one API's `https://` upstreams (HTTP/1.1 over TLS).
 pub fn tls_client(tls: &UpstreamTls) -> TlsClient {
     // No ALPN: the pool speaks HTTP/1.1 only. hyper-rustls sets ALPN itself when asked for h2
