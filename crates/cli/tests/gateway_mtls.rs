@@ -358,3 +358,82 @@ path = "/*"
     );
     assert!(err.starts_with("gateway.tls.client_certs"), "{err}");
 }
+
+/// A token shaped like the authorization server's, with `extra` claims, signed by its key.
+fn mint(s: &TestServer, client: &str, extra: serde_json::Value) -> String {
+    let mut claims = serde_json::json!({
+        "iss": s.issuer, "sub": client, "client_id": client, "aud": ORDERS,
+        "scope": "orders:read", "iat": s.now(), "exp": s.now() + 300,
+        "jti": format!("jti-{}", s.now()),
+    });
+    claims
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let ring = s.state.keys.ring();
+    let key = ring.signer(gatehouse_core::Alg::ES256).unwrap();
+    key.sign_jwt("at+jwt", &serde_json::to_vec(&claims).unwrap())
+        .unwrap()
+}
+
+fn x5t_s256(cert_and_key_pem: &str) -> String {
+    use base64::Engine as _;
+    use rustls::pki_types::pem::PemObject as _;
+    let der =
+        rustls::pki_types::CertificateDer::from_pem_slice(cert_and_key_pem.as_bytes()).unwrap();
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der.as_ref());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+#[tokio::test]
+async fn a_certificate_bound_token_needs_that_certificate_on_the_connection() {
+    let env = start().await;
+    let app = env.s.create_client("billing", "client_secret_basic").await;
+    env.s.grant(&app.id, "orders", &["orders:read"]).await;
+    let mine = client_cert(&env.clients_ca, &app.id);
+    let other = client_cert(&env.clients_ca, "app_someoneelse");
+    let bound = mint(
+        &env.s,
+        &app.id,
+        serde_json::json!({"cnf": {"x5t#S256": x5t_s256(&mine)}}),
+    );
+    // On the operation that accepts bearer tokens only, the certificate is not a credential
+    // but still the proof the bound token needs.
+    let with = |id: Option<&str>| {
+        env.https(id)
+            .get(env.url("/admin/x"))
+            .bearer_auth(&bound)
+            .send()
+    };
+    assert_eq!(with(Some(&mine)).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        with(None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "bound token without a certificate"
+    );
+    assert_eq!(
+        with(Some(&other)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "bound token with another certificate"
+    );
+    // A confirmation method the gateway cannot enforce (DPoP's jkt) is refused outright.
+    let dpop = mint(&env.s, &app.id, serde_json::json!({"cnf": {"jkt": "abc"}}));
+    let resp = env
+        .https(Some(&mine))
+        .get(env.url("/admin/x"))
+        .bearer_auth(&dpop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // The same claims without cnf are a plain bearer token.
+    let plain = mint(&env.s, &app.id, serde_json::json!({}));
+    let resp = env
+        .https(None)
+        .get(env.url("/admin/x"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}

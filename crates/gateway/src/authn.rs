@@ -107,6 +107,35 @@ impl TokenCache {
     }
 }
 
+/// Whether a token's confirmation (`cnf`, RFC 7800) holds on this connection. A token without
+/// `cnf` is a plain bearer token. The only binding the gateway can enforce is RFC 8705's
+/// `x5t#S256`: the SHA-256 (base64url) of the client certificate presented on this connection
+/// must equal it. Any other confirmation method (e.g. DPoP's `jkt`), or a `cnf` the gateway
+/// cannot check, means reject: a bound token must never be usable as a bearer token.
+pub fn binding_holds(
+    t: &AccessToken,
+    client_cert: Option<&[rustls::pki_types::CertificateDer<'static>]>,
+) -> bool {
+    use base64::Engine as _;
+    let Some(cnf) = t.claims.get("cnf") else {
+        return true;
+    };
+    let Some(members) = cnf.as_object() else {
+        return false;
+    };
+    let (Some(want), 1) = (
+        members.get("x5t#S256").and_then(serde_json::Value::as_str),
+        members.len(),
+    ) else {
+        return false;
+    };
+    let Some(end_entity) = client_cert.and_then(<[_]>::first) else {
+        return false;
+    };
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref()) == want
+}
+
 /// The `kid` in a compact JWS header, if it has one (the header is not trusted: this only
 /// decides whether to refresh keys).
 fn kid_of(token: &str) -> Option<String> {

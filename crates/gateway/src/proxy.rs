@@ -383,6 +383,9 @@ impl Gateway {
                 .tokens
                 .authenticate(token, audience, view, self.control.as_ref(), now)
                 .map_err(|_| invalid.clone())?;
+            if !authn::binding_holds(&t, r.client_cert) {
+                return Err(invalid);
+            }
             let entry = catalog.client(&t.client_id).ok_or(invalid.clone())?;
             let scopes = ScopeSet::parse_space_separated(
                 t.claims.get("scope").and_then(|s| s.as_str()).unwrap_or(""),
