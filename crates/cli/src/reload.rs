@@ -14,13 +14,35 @@ use tokio::sync::watch;
 /// How often the config file's modification time is checked.
 const POLL: Duration = Duration::from_secs(2);
 
+/// The listener settings a reload cannot change (they need a restart).
+#[derive(Debug, Clone)]
+pub struct RunningListener {
+    /// The bound address.
+    pub listen: SocketAddr,
+    /// TLS settings.
+    pub tls: Option<gatehouse_gateway::spec::ListenerTls>,
+    /// Worker threads.
+    pub workers: usize,
+}
+
+impl RunningListener {
+    /// The listener of `spec`, bound at `listen`.
+    pub fn of(spec: &gatehouse_gateway::GatewaySpec) -> Self {
+        Self {
+            listen: spec.listen,
+            tls: spec.tls.clone(),
+            workers: spec.workers,
+        }
+    }
+}
+
 /// What a reload rebuilds and swaps.
 #[derive(Debug, Clone)]
 pub struct Reloadable {
     /// The config file.
     pub path: PathBuf,
-    /// The bound listen address (a reload may not move it).
-    pub listen: SocketAddr,
+    /// The listener as started (a reload may not change it).
+    pub running: RunningListener,
     /// The gateway in force.
     pub gateway: SharedGateway,
     /// What new gateways decide with.
@@ -37,7 +59,7 @@ pub struct Reloadable {
 pub fn spawn(r: Reloadable, mut stop: watch::Receiver<bool>) {
     let Reloadable {
         path,
-        listen,
+        running,
         gateway,
         control,
         recorder,
@@ -69,7 +91,7 @@ pub fn spawn(r: Reloadable, mut stop: watch::Receiver<bool>) {
                     }
                 }
             }
-            match load(&path, listen, &control, &recorder) {
+            match load(&path, &running, &control, &recorder) {
                 Ok(new) => {
                     gateway.store(Arc::new(new.with_metrics(Arc::clone(&metrics))));
                     tracing::info!(path = %path.display(), reason, "gateway configuration reloaded");
@@ -85,7 +107,7 @@ pub fn spawn(r: Reloadable, mut stop: watch::Receiver<bool>) {
 /// Reads, validates and builds the gateway from the file.
 pub fn load(
     path: &std::path::Path,
-    listen: SocketAddr,
+    running: &RunningListener,
     control: &Arc<dyn ControlPlane>,
     recorder: &UsageRecorder,
 ) -> Result<Gateway, String> {
@@ -95,6 +117,18 @@ pub fn load(
         .validate()
         .map_err(|e| e.to_string())?
         .ok_or("the [gateway] section was removed")?;
+    if spec.tls != running.tls {
+        return Err(
+            "gateway.tls changed (files, or client certificates now needed or not): restart to change the listener".into(),
+        );
+    }
+    if spec.workers != running.workers {
+        return Err(format!(
+            "gateway.workers changed to {}: restart to change the listener",
+            spec.workers
+        ));
+    }
+    let listen = running.listen;
     if spec.listen != listen && !(spec.listen.port() == 0 && spec.listen.ip() == listen.ip()) {
         return Err(format!(
             "gateway.listen changed to {}: restart to move the listener",

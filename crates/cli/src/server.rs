@@ -34,6 +34,7 @@ pub struct RunningServer {
     /// The gateway's bound address, when a gateway is configured.
     pub gateway_addr: Option<SocketAddr>,
     usage: Option<Arc<crate::usage_flush::UsageFlusher>>,
+    gateway_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Where the admin token was written (when generated).
     pub admin_token_file: PathBuf,
     /// Shared state (tests use it to inspect).
@@ -54,6 +55,12 @@ impl RunningServer {
     pub async fn wait(self) -> anyhow::Result<()> {
         let usage = self.usage.clone();
         self.task.await.context("server task")?.context("serve")?;
+        // The gateway drains its in-flight requests too before the last usage is written.
+        if let Some(gateway) = self.gateway_task
+            && let Err(e) = gateway.await.context("gateway task")?
+        {
+            tracing::error!(error = %e, "gateway listener failed");
+        }
         if let Some(u) = usage {
             u.flush_now().await;
         }
@@ -168,6 +175,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     spawn_maintenance(Arc::clone(&state), shutdown.subscribe());
     let mut gateway_addr = None;
     let mut usage = None;
+    let mut gateway_task = None;
     if let (Some(spec), Some(gl)) = (&cfg.gateway, gateway_listener) {
         gateway_addr = Some(gl.addr);
         let catalog = state.catalog.get();
@@ -196,7 +204,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
             crate::reload::spawn(
                 crate::reload::Reloadable {
                     path: path.clone(),
-                    listen: spec.listen,
+                    running: crate::reload::RunningListener::of(spec),
                     gateway: Arc::clone(&gateway),
                     control: Arc::clone(&control),
                     recorder: Arc::clone(&recorder),
@@ -208,13 +216,12 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         }
         let app =
             gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));
-        let served =
-            crate::gateway_listener::spawn(gl, gateway_tls.as_ref(), app, shutdown.subscribe())?;
-        tokio::spawn(async move {
-            if let Ok(Err(e)) = served.await {
-                tracing::error!(error = %e, "gateway listener failed");
-            }
-        });
+        gateway_task = Some(crate::gateway_listener::spawn(
+            gl,
+            gateway_tls.as_ref(),
+            app,
+            shutdown.subscribe(),
+        )?);
     }
     let drain = readiness.clone();
     let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
@@ -224,6 +231,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     readiness.set_ready();
     Ok(RunningServer {
         usage,
+        gateway_task,
         gateway_addr,
         addr,
         issuer,

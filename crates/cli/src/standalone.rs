@@ -281,7 +281,7 @@ pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result
         crate::reload::spawn(
             crate::reload::Reloadable {
                 path: path.clone(),
-                listen: cfg.spec.listen,
+                running: crate::reload::RunningListener::of(&cfg.spec),
                 gateway: Arc::clone(&gateway),
                 control,
                 recorder,

@@ -100,7 +100,7 @@ lockout_max_failures = 1000
 [gateway]
 listen = "127.0.0.1:0"
 tls = {{ cert_file = "{cert}", key_file = "{key}" }}
-forward_auth = {{ trusted_peers = ["127.0.0.1"] }}
+forward_auth = {{ trusted_peers = ["127.0.0.1"], client_cert_header = "X-Forwarded-Client-Cert" }}
 [[gateway.apis]]
 api = "orders"
 upstreams = ["{echo}"]

@@ -20,15 +20,13 @@ use crate::spec::peer_trusted;
 /// The path of the forward-auth endpoint on the gateway listener.
 pub const PATH: &str = "/.gatehouse/forward-auth";
 
-/// The header a trusted proxy forwards the caller's client certificate in: Envoy's
-/// `X-Forwarded-Client-Cert` (its `Cert="…"` element), or the URL-encoded PEM itself (nginx
-/// `$ssl_client_escaped_cert`, Caddy `{http.request.tls.client.certificate_pem}`).
-pub const CLIENT_CERT: &str = "x-forwarded-client-cert";
-
 /// Largest forwarded certificate header accepted.
 const MAX_CERT_HEADER: usize = 16 * 1024;
 
-/// The certificates in a forwarded client-certificate header (end-entity first).
+/// The certificates in a forwarded client-certificate header (end-entity first): the
+/// URL-encoded PEM itself (nginx `$ssl_client_escaped_cert`), or Envoy's
+/// `X-Forwarded-Client-Cert` format, whose last element (the hop closest to us) must carry
+/// `Cert="<url-encoded PEM>"`.
 pub fn parse_forwarded_cert(
     value: &str,
 ) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
@@ -36,20 +34,37 @@ pub fn parse_forwarded_cert(
     if value.len() > MAX_CERT_HEADER {
         return None;
     }
-    // Envoy: `By=…;Hash=…;Cert="<url-encoded PEM>";Chain="…";Subject="…"`, several elements
-    // separated by `,` (the last one is the hop closest to us).
-    let encoded = match value.rsplit(',').next()?.split(';').find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        k.eq_ignore_ascii_case("cert").then(|| v.trim_matches('"'))
-    }) {
-        Some(cert) => cert,
-        None => value.trim(),
+    let value = value.trim();
+    let encoded = if value.starts_with("-----BEGIN") || value.starts_with("%2D%2D%2D%2D%2DBEGIN") {
+        value
+    } else {
+        let element = split_unquoted(value, ',').pop()?;
+        split_unquoted(element, ';').into_iter().find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            k.eq_ignore_ascii_case("cert").then(|| v.trim_matches('"'))
+        })?
     };
     let pem = percent_decode(encoded)?;
     let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .ok()?;
     (!certs.is_empty()).then_some(certs)
+}
+
+/// `s` split at every `sep` outside double quotes (Envoy quotes values that contain `,` `;`).
+fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in s.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(s.get(start..i).unwrap_or(""));
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(s.get(start..).unwrap_or(""));
+    parts
 }
 
 fn header<'a>(req: &'a Request, names: &[&str]) -> Option<&'a str> {
@@ -94,8 +109,13 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
         None => (uri, None),
     };
     let host = header(&req, &["x-forwarded-host", "host"]).map(strip_port);
-    // The proxy terminated TLS: it may forward the caller's certificate.
-    let forwarded_cert = header(&req, &[CLIENT_CERT]).and_then(parse_forwarded_cert);
+    // The proxy terminated TLS: it may forward the caller's certificate, in the header the
+    // operator named (and the proxy overwrites).
+    let forwarded_cert = gw
+        .forward_auth_cert_header()
+        .and_then(|h| req.headers().get(h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_forwarded_cert);
     let info = RequestInfo {
         method: &method,
         host,
@@ -115,5 +135,22 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
             resp
         }
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envoy_elements_are_split_outside_quotes_and_the_last_hop_wins() {
+        assert_eq!(
+            split_unquoted(r#"By=a;Subject="CN=a,O=b";Cert="x",Hash=h;Cert="y""#, ','),
+            [r#"By=a;Subject="CN=a,O=b";Cert="x""#, r#"Hash=h;Cert="y""#]
+        );
+        // No Cert in the last element: nothing, even if an earlier element has one.
+        assert!(parse_forwarded_cert(r#"Cert="%2D%2D%2D%2D%2DBEGIN",Hash=abc"#).is_none());
+        assert!(parse_forwarded_cert("garbage").is_none());
+        assert!(parse_forwarded_cert(&"a".repeat(MAX_CERT_HEADER + 1)).is_none());
     }
 }

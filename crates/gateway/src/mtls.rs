@@ -26,7 +26,8 @@ const MAX_CACHED: usize = 10_000;
 pub struct CertIdentity {
     /// SHA-256 of the end-entity certificate (DER).
     pub thumbprint: [u8; 32],
-    /// Subject distinguished name (RFC 4514 form, e.g. `CN=billing, O=Example`).
+    /// Subject distinguished name as x509-parser prints it: RDNs in DER order, `, `-separated
+    /// (e.g. `C=US, O=Example, CN=billing`).
     pub subject: String,
     /// DNS names in the subject alternative name.
     pub san_dns: Vec<String>,
@@ -41,7 +42,7 @@ pub struct CertIdentity {
 /// One way to recognise an application's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertMatch {
-    /// The subject DN, exactly (RFC 4514 form).
+    /// The subject DN, exactly (x509-parser's form, see [`CertIdentity::subject`]).
     Subject(String),
     /// A SAN DNS name (case-insensitive).
     SanDns(String),

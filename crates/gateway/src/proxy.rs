@@ -585,6 +585,11 @@ impl Gateway {
     pub(crate) fn forward_auth_peers(&self) -> &[(std::net::IpAddr, u8)] {
         &self.spec.forward_auth_peers
     }
+
+    /// The header a trusted proxy forwards client certificates in, if enabled.
+    pub(crate) fn forward_auth_cert_header(&self) -> Option<&http::HeaderName> {
+        self.spec.forward_auth_cert_header.as_ref()
+    }
 }
 
 /// The API key a request carries, from the header or (when enabled) the query.

@@ -89,7 +89,7 @@ pub struct RawMtls {
 pub struct RawCertIdentity {
     /// The application (client id).
     pub client_id: String,
-    /// Subject DN (RFC 4514, e.g. `CN=billing, O=Example`).
+    /// Subject DN (DER order, `, `-separated, e.g. `C=US, O=Example, CN=billing`).
     pub subject: Option<String>,
     /// A SAN DNS name.
     pub san_dns: Option<String>,
@@ -124,6 +124,10 @@ pub struct RawForwardAuth {
     /// Peers (IP addresses or CIDR ranges) allowed to call the endpoint and whose
     /// `X-Original-*` / `X-Forwarded-*` headers are believed. Empty: the endpoint is off.
     pub trusted_peers: Vec<String>,
+    /// Header in which the trusted proxy forwards the caller's TLS client certificate (e.g.
+    /// `X-Forwarded-Client-Cert`). Off unless set: the proxy must overwrite it on every request,
+    /// or a client could present someone else's (public) certificate.
+    pub client_cert_header: Option<String>,
 }
 
 /// `[[gateway.apis]]`.
@@ -266,6 +270,8 @@ pub struct GatewaySpec {
     pub strip_headers: Vec<String>,
     /// Peers trusted to call the forward-auth endpoint: (network, prefix length).
     pub forward_auth_peers: Vec<(std::net::IpAddr, u8)>,
+    /// The header carrying a client certificate forwarded by a trusted proxy, if enabled.
+    pub forward_auth_cert_header: Option<http::HeaderName>,
     /// APIs.
     pub apis: Vec<ApiSpec>,
     /// TLS on the listener, when configured.
@@ -406,6 +412,17 @@ impl RawGateway {
             None => None,
             Some(t) => Some(t.validate(wants_mtls)?),
         };
+        let forward_auth_cert_header = match &self.forward_auth.client_cert_header {
+            None => None,
+            Some(h) => Some(
+                http::HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()).map_err(|_| {
+                    err(
+                        "gateway.forward_auth.client_cert_header",
+                        "not a header name",
+                    )
+                })?,
+            ),
+        };
         let workers = match self.workers {
             Some(n) if n > 256 => return Err(err("gateway.workers", "at most 256")),
             Some(n) => n,
@@ -416,6 +433,7 @@ impl RawGateway {
             workers,
             strip_headers,
             forward_auth_peers,
+            forward_auth_cert_header,
             apis,
             tls,
         }))
