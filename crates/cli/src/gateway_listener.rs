@@ -72,6 +72,12 @@ pub fn prepare(spec: &GatewaySpec, insecure_http: bool) -> anyhow::Result<Option
 /// first one resolves a port 0), or a single socket when `workers` is 0.
 pub fn bind(spec: &GatewaySpec) -> anyhow::Result<Bound> {
     let what = || format!("binding gateway.listen {}", spec.listen);
+    if spec.workers > 0 && spec.listen.port() != 0 {
+        // SO_REUSEPORT would let a second gateway on this port share the traffic silently
+        // (an old process still running an old config): a plain bind first fails if anyone
+        // listens there already.
+        drop(socket(spec.listen, false).with_context(what)?);
+    }
     let first = socket(spec.listen, spec.workers > 0).with_context(what)?;
     let addr = first.local_addr().with_context(what)?;
     let mut sockets = vec![first];
@@ -163,5 +169,40 @@ async fn serve(
     match tls {
         Some(config) => gatehouse_net::serve_tls(listener, config, app, shutdown).await,
         None => gatehouse_net::serve(listener, app, shutdown).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(listen: SocketAddr, workers: usize) -> GatewaySpec {
+        gatehouse_gateway::RawGateway {
+            listen: Some(listen.to_string()),
+            workers: Some(workers),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn workers_share_one_address_but_never_one_taken_by_another_process() {
+        let bound = bind(&spec("127.0.0.1:0".parse().unwrap(), 2)).unwrap();
+        assert_ne!(bound.addr.port(), 0);
+        assert_eq!(bound.sockets.len(), 2);
+        // Someone else (a plain listener, or another gateway) holds the port: refuse.
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        assert!(bind(&spec(addr, 2)).is_err());
+        assert!(bind(&spec(bound.addr, 2)).is_err());
+        assert_eq!(
+            bind(&spec("127.0.0.1:0".parse().unwrap(), 0))
+                .unwrap()
+                .sockets
+                .len(),
+            1
+        );
     }
 }

@@ -43,6 +43,7 @@ pub fn sync_router(
     let sync = Arc::new(SyncState {
         state,
         cache: Mutex::new(None),
+        building: Mutex::new(()),
         draining: Box::new(draining),
     });
     Router::new()
@@ -54,6 +55,9 @@ pub fn sync_router(
 struct SyncState {
     state: Arc<OAuthState>,
     cache: Mutex<Option<Arc<Encoded>>>,
+    /// Held while a snapshot is serialized, so many held requests noticing one change build it
+    /// once.
+    building: Mutex<()>,
     draining: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
@@ -116,11 +120,19 @@ impl SyncState {
     fn current(&self) -> Result<Arc<Encoded>, Refusal> {
         let catalog = self.state.catalog.get();
         let ring = Arc::clone(&*self.state.keys.ring());
-        if let Some(e) = self.cache.lock().as_ref()
-            && Arc::ptr_eq(&e.catalog, &catalog)
-            && Arc::ptr_eq(&e.ring, &ring)
-        {
-            return Ok(Arc::clone(e));
+        let cached = || {
+            self.cache
+                .lock()
+                .as_ref()
+                .filter(|e| Arc::ptr_eq(&e.catalog, &catalog) && Arc::ptr_eq(&e.ring, &ring))
+                .map(Arc::clone)
+        };
+        if let Some(e) = cached() {
+            return Ok(e);
+        }
+        let _building = self.building.lock();
+        if let Some(e) = cached() {
+            return Ok(e);
         }
         let snapshot = Snapshot::of(&catalog, &self.state.config.issuer, ring.jwks().clone());
         let body = serde_json::to_vec(&snapshot).map_err(|e| {
