@@ -174,13 +174,7 @@ pub fn resolve_raw(
         }
         None => None,
     };
-    for (i, api) in spec.apis.iter().enumerate() {
-        if api.identity_audience.is_some() {
-            return Err(format!(
-                "gateway.apis[{i}].identity_audience: signed identity assertions need Gatehouse's signing keys, which only `gatehouse serve` holds"
-            ));
-        }
-    }
+    needs_no_signer(&spec)?;
     Ok(GatewayConfig {
         spec,
         sync: SyncSettings {
@@ -237,6 +231,11 @@ pub fn check_can_sign(spec: &GatewaySpec, control: &dyn ControlPlane) -> Result<
     if control.can_sign() {
         return Ok(());
     }
+    needs_no_signer(spec)
+}
+
+/// Refuses APIs asking for signed identity assertions (a standalone gateway has no key).
+fn needs_no_signer(spec: &GatewaySpec) -> Result<(), String> {
     match spec.apis.iter().position(|a| a.identity_audience.is_some()) {
         Some(i) => Err(format!(
             "gateway.apis[{i}].identity_audience: signed identity assertions need Gatehouse's signing keys, which only `gatehouse serve` holds"

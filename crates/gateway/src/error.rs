@@ -116,21 +116,26 @@ impl GatewayError {
     }
 }
 
+/// An RFC 9457 `application/problem+json` response (every error this crate answers).
+pub(crate) fn problem(status: StatusCode, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut resp = (status, axum::Json(body)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("error"),
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-        });
-        let mut resp = (status, axum::Json(body)).into_response();
+        let mut resp = problem(self.status(), &self.to_string());
         let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
         for c in self.challenges() {
             if let Ok(v) = HeaderValue::from_str(&c) {
                 h.append(header::WWW_AUTHENTICATE, v);

@@ -311,20 +311,9 @@ impl IntoResponse for Refusal {
                 None,
             ),
         };
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        let mut resp = (status, axum::Json(body)).into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        let mut resp = crate::error::problem(status, detail);
         if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            h.insert(header::WWW_AUTHENTICATE, c);
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, c);
         }
         resp
     }
