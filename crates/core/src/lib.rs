@@ -18,7 +18,7 @@ pub use env::{Env, MapEnv, ProcessEnv};
 pub use ids::{ApiId, ApiKeyId, ClientId, IdError, Kid, SecretId, SubscriptionId};
 pub use model::{
     Alg, AlgParseError, Api, ApiKey, AuditEvent, AuthMethod, AuthMethodParseError, ClaimMap,
-    ClaimsError, Client, ClientSecret, KeyRecord, KeyState, MAX_CUSTOM_CLAIMS_BYTES,
+    CaRecord, CertificateRecord, ClaimsError, Client, ClientSecret, ClientTls, KeyRecord, KeyState, MAX_CUSTOM_CLAIMS_BYTES,
     REGISTERED_CLAIMS, RevokedToken, Subscription, SubscriptionStatus, validate_custom_claims,
 };
 pub use scope::{Audience, AudienceError, Scope, ScopeError, ScopeSet};

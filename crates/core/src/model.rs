@@ -100,12 +100,17 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// A JWT signed with the client's registered private key (RFC 7523).
     PrivateKeyJwt,
+    /// A client certificate from a trusted CA matching the registered subject or SAN
+    /// (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// A self-signed client certificate whose thumbprint is registered (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 /// An auth method name we do not know.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unsupported auth method {0:?}: expected client_secret_basic, client_secret_post or private_key_jwt"
+    "unsupported auth method {0:?}: expected client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth"
 )]
 pub struct AuthMethodParseError(String);
 
@@ -116,8 +121,27 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
+
+    /// Whether the method authenticates with a client certificate (RFC 8705).
+    pub fn uses_certificate(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth
+        )
+    }
+
+    /// Every method, in the order metadata advertises them.
+    pub const ALL: [AuthMethod; 5] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::TlsClientAuth,
+        AuthMethod::SelfSignedTlsClientAuth,
+    ];
 
     /// Whether the method authenticates with a shared secret.
     pub fn uses_secret(self) -> bool {
@@ -135,6 +159,8 @@ impl std::str::FromStr for AuthMethod {
             "client_secret_basic" => Ok(AuthMethod::ClientSecretBasic),
             "client_secret_post" => Ok(AuthMethod::ClientSecretPost),
             "private_key_jwt" => Ok(AuthMethod::PrivateKeyJwt),
+            "tls_client_auth" => Ok(AuthMethod::TlsClientAuth),
+            "self_signed_tls_client_auth" => Ok(AuthMethod::SelfSignedTlsClientAuth),
             other => Err(AuthMethodParseError(other.to_owned())),
         }
     }
@@ -196,10 +222,79 @@ pub struct Client {
     pub metadata: ClaimMap,
     /// Static custom claims added to every token of this client.
     pub claims: ClaimMap,
-    /// Tokens issued before this time are invalid (per-client revocation cutoff).
+    /// Tokens issued before this time are invalid (per-client revocation cutoff). Certificates
+    /// issued before it can no longer be renewed.
     pub tokens_not_before: Option<UnixTime>,
+    /// Client-certificate registration (RFC 8705): what `tls_client_auth` matches, the
+    /// thumbprints `self_signed_tls_client_auth` accepts, and whether tokens are bound.
+    pub tls: ClientTls,
+    /// DNS names the CA may put in this application's certificates.
+    pub dns_names: Vec<String>,
     /// Creation time.
     pub created_at: UnixTime,
+}
+
+/// How an application authenticates with a client certificate (RFC 8705 client metadata).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientTls {
+    /// `tls_client_auth_subject_dn`: the subject DN, exactly as x509-parser prints it
+    /// (RDNs in certificate order, `, `-separated, e.g. `O=Example, CN=billing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_dn: Option<String>,
+    /// `tls_client_auth_san_uri`: a URI SAN the certificate must carry (e.g. a SPIFFE ID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san_uri: Option<String>,
+    /// `tls_client_auth_san_dns`: a DNS SAN the certificate must carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub san_dns: Option<String>,
+    /// SHA-256 thumbprints (`x5t#S256`, base64url) of registered self-signed certificates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thumbprints: Vec<String>,
+    /// `tls_client_certificate_bound_access_tokens`: bind every token to the certificate the
+    /// client presented (tokens are always bound when the client authenticated by mTLS).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bound_tokens: bool,
+}
+
+impl ClientTls {
+    /// Whether nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The certificate authority's own key and certificates, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaRecord {
+    /// PEM certificates: the signing CA first, the root last.
+    pub chain_pem: String,
+    /// The signing key, PKCS#8 encrypted under the master key.
+    pub private_key_enc: Vec<u8>,
+    /// Creation (or import) time.
+    pub created_at: UnixTime,
+}
+
+/// A certificate the CA issued (never the certificate itself: only what revocation and
+/// listings need).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    /// The application it was issued to.
+    pub client_id: ClientId,
+    /// The SPIFFE ID in its URI SAN.
+    pub spiffe_id: String,
+    /// DNS SANs.
+    pub dns_names: Vec<String>,
+    /// Start of validity.
+    pub not_before: UnixTime,
+    /// End of validity.
+    pub not_after: UnixTime,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// When it was revoked (serial deny-listed), if it was.
+    pub revoked_at: Option<UnixTime>,
 }
 
 /// A stored client secret: only its SHA-256 digest.

@@ -308,6 +308,8 @@ impl ManageService {
             metadata: req.metadata,
             claims: req.claims,
             tokens_not_before: None,
+            tls: Default::default(),
+            dns_names: Vec::new(),
             created_at: now,
         };
         self.state.store.create_client(&client).await?;

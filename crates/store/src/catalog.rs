@@ -4,7 +4,7 @@
 //! through the management service is followed by [`CatalogCache::reload`], which swaps in a
 //! fresh snapshot atomically; readers in flight keep the one they loaded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -34,6 +34,7 @@ pub struct Catalog {
     clients: HashMap<ClientId, Arc<ClientEntry>>,
     revoked: HashMap<String, UnixTime>,
     api_keys: HashMap<[u8; 32], ApiKey>,
+    revoked_certificates: HashSet<String>,
 }
 
 impl Catalog {
@@ -94,6 +95,22 @@ impl Catalog {
         self
     }
 
+    /// Adds the serials of revoked, unexpired certificates (lowercase hex) to a snapshot.
+    pub fn with_revoked_certificates(mut self, serials: impl IntoIterator<Item = String>) -> Self {
+        self.revoked_certificates.extend(serials);
+        self
+    }
+
+    /// Whether the certificate with this serial (lowercase hex) is deny-listed.
+    pub fn certificate_revoked(&self, serial: &str) -> bool {
+        self.revoked_certificates.contains(serial)
+    }
+
+    /// Serials of the deny-listed certificates.
+    pub fn revoked_certificates(&self) -> impl Iterator<Item = &String> {
+        self.revoked_certificates.iter()
+    }
+
     /// The API key with this SHA-256 digest and its application, whether or not it is still
     /// valid (check [`ApiKey::is_valid_at`]).
     pub fn api_key(&self, digest: &[u8; 32]) -> Option<(&ApiKey, &Arc<ClientEntry>)> {
@@ -109,6 +126,7 @@ impl Catalog {
         let subs = store.list_subscriptions().await?;
         let revoked = store.list_revoked_tokens(now).await?;
         let api_keys = store.list_api_keys().await?;
+        let revoked_certs = store.list_revoked_certificates(now).await?;
         Ok(Self::build(
             apis,
             clients,
@@ -116,7 +134,8 @@ impl Catalog {
             subs,
             revoked.into_iter().map(|r| (r.jti, r.expires_at)),
         )
-        .with_api_keys(api_keys))
+        .with_api_keys(api_keys)
+        .with_revoked_certificates(revoked_certs.into_iter().map(|c| c.serial)))
     }
 
     /// A client by id.

@@ -29,8 +29,9 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use gatehouse_core::{
-    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
-    Kid, RevokedToken, SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
+    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, CaRecord, CertificateRecord, Client, ClientId,
+    ClientSecret, KeyRecord, KeyState, Kid, RevokedToken, SecretId, Subscription, UnixTime,
+    UsageQuery, UsageRecord,
 };
 
 /// Everything Gatehouse persists. Implementations: [`SqliteStore`] (embedded default) and
@@ -151,6 +152,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_revoked_tokens(&self, now: UnixTime) -> Result<Vec<RevokedToken>, StoreError>;
     /// Deletes entries whose token expired before `now` (`expires_at < now`).
     async fn purge_revoked_tokens(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    // --- Certificate authority ---
+    /// The CA's certificates and encrypted key, if one was created or imported.
+    async fn load_ca(&self) -> Result<Option<CaRecord>, StoreError>;
+    /// Stores the CA unless one exists already; returns whether this one was stored (a
+    /// replica that loses the race loads the winner's with [`load_ca`](Self::load_ca)).
+    async fn insert_ca_if_absent(&self, ca: &CaRecord) -> Result<bool, StoreError>;
+    /// Replaces the stored CA (an operator importing a new one).
+    async fn replace_ca(&self, ca: &CaRecord) -> Result<(), StoreError>;
+    /// Records an issued certificate (`NotFound` when the client does not exist, `Conflict`
+    /// on a duplicate serial).
+    async fn record_certificate(&self, cert: &CertificateRecord) -> Result<(), StoreError>;
+    /// Deny-lists a serial at `at` (`NotFound` when no such certificate was issued). Revoking
+    /// twice keeps the first `revoked_at`.
+    async fn revoke_certificate(&self, serial: &str, at: UnixTime) -> Result<(), StoreError>;
+    /// Issued certificates, of one client or of all, oldest first, ties by serial.
+    async fn list_certificates(
+        &self,
+        client: Option<&ClientId>,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Revoked certificates that have not expired at `now` (`not_after > now`): the deny-list.
+    async fn list_revoked_certificates(
+        &self,
+        now: UnixTime,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Forgets certificates that expired before `now`; returns how many.
+    async fn purge_certificates(&self, now: UnixTime) -> Result<u64, StoreError>;
 
     // --- Admin tokens ---
     /// Replaces every admin token digest with this one.

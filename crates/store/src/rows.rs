@@ -8,8 +8,8 @@
 use std::fmt::Display;
 
 use gatehouse_core::{
-    Api, ApiKey, Audience, AuditEvent, ClaimMap, Client, ClientSecret, KeyRecord, KeyState,
-    RevokedToken, ScopeSet, Subscription, UnixTime,
+    Api, ApiKey, Audience, AuditEvent, CaRecord, CertificateRecord, ClaimMap, Client,
+    ClientSecret, KeyRecord, KeyState, RevokedToken, ScopeSet, Subscription, UnixTime,
 };
 
 use crate::StoreError;
@@ -40,7 +40,30 @@ pub(crate) struct ClientRow {
     pub(crate) metadata: String,
     pub(crate) claims: String,
     pub(crate) tokens_not_before: Option<i64>,
+    pub(crate) tls_auth: String,
+    pub(crate) dns_names: String,
     pub(crate) created_at: i64,
+}
+
+/// The row of `certificate_authority`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CaRow {
+    pub(crate) chain_pem: String,
+    pub(crate) private_key_enc: Vec<u8>,
+    pub(crate) created_at: i64,
+}
+
+/// A row of `issued_certificates`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CertificateRow {
+    pub(crate) serial: String,
+    pub(crate) client_id: String,
+    pub(crate) spiffe_id: String,
+    pub(crate) dns_names: String,
+    pub(crate) not_before: i64,
+    pub(crate) not_after: i64,
+    pub(crate) issued_at: i64,
+    pub(crate) revoked_at: Option<i64>,
 }
 
 /// A row of `client_secrets`.
@@ -164,7 +187,25 @@ impl ClientRow {
             metadata: json("client metadata", &client.metadata)?,
             claims: json("client claims", &client.claims)?,
             tokens_not_before: client.tokens_not_before.map(|t| t.0),
+            tls_auth: json("client tls_auth", &client.tls)?,
+            dns_names: json("client dns_names", &client.dns_names)?,
             created_at: client.created_at.0,
+        })
+    }
+}
+
+impl CertificateRow {
+    /// The row for `cert`.
+    pub(crate) fn encode(cert: &CertificateRecord) -> Result<Self, StoreError> {
+        Ok(Self {
+            serial: cert.serial.clone(),
+            client_id: cert.client_id.to_string(),
+            spiffe_id: cert.spiffe_id.clone(),
+            dns_names: json("certificate dns_names", &cert.dns_names)?,
+            not_before: cert.not_before.0,
+            not_after: cert.not_after.0,
+            issued_at: cert.issued_at.0,
+            revoked_at: cert.revoked_at.map(|t| t.0),
         })
     }
 }
@@ -329,9 +370,38 @@ impl TryFrom<ClientRow> for Client {
             metadata: parse_json(T, "metadata", &r.metadata)?,
             claims: parse_json(T, "claims", &r.claims)?,
             tokens_not_before: r.tokens_not_before.map(UnixTime),
+            tls: parse_json(T, "tls_auth", &r.tls_auth)?,
+            dns_names: parse_json(T, "dns_names", &r.dns_names)?,
             created_at: UnixTime(r.created_at),
             name: r.name,
             jwks_uri: r.jwks_uri,
+        })
+    }
+}
+
+impl From<CaRow> for CaRecord {
+    fn from(r: CaRow) -> Self {
+        CaRecord {
+            chain_pem: r.chain_pem,
+            private_key_enc: r.private_key_enc,
+            created_at: UnixTime(r.created_at),
+        }
+    }
+}
+
+impl TryFrom<CertificateRow> for CertificateRecord {
+    type Error = StoreError;
+    fn try_from(r: CertificateRow) -> Result<Self, StoreError> {
+        const T: &str = "issued_certificates";
+        Ok(CertificateRecord {
+            client_id: parse(T, "client_id", &r.client_id)?,
+            dns_names: parse_json(T, "dns_names", &r.dns_names)?,
+            not_before: UnixTime(r.not_before),
+            not_after: UnixTime(r.not_after),
+            issued_at: UnixTime(r.issued_at),
+            revoked_at: r.revoked_at.map(UnixTime),
+            serial: r.serial,
+            spiffe_id: r.spiffe_id,
         })
     }
 }

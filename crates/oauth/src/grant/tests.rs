@@ -46,6 +46,8 @@ fn client(id: &str) -> Client {
         metadata: ClaimMap::new(),
         claims: ClaimMap::new(),
         tokens_not_before: None,
+        tls: Default::default(),
+        dns_names: Vec::new(),
         created_at: UnixTime(0),
     }
 }

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::{
-    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
+    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, CaRecord, CertificateRecord, Client, ClientId,
+    ClientSecret, KeyRecord, KeyState,
     Kid, RevokedToken, SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
 };
 use sqlx::Postgres;
@@ -11,7 +12,8 @@ use sqlx::Postgres;
 use super::PostgresStore;
 use crate::conflict::{Unique, duplicate_id, write_error};
 use crate::rows::{
-    AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, ClientRow, KeyRow, RevokedRow, SecretRow,
+    AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, CaRow, CertificateRow, ClientRow, KeyRow,
+    RevokedRow, SecretRow,
     SubscriptionRow, TransitionStamps, decode_all, encode_detail,
 };
 use crate::usage::{self, UsageRow};
@@ -111,7 +113,8 @@ impl Store for PostgresStore {
         let r = ClientRow::encode(client)?;
         sqlx::query(
             "INSERT INTO clients (id, name, auth_method, jwks, jwks_uri, metadata, claims, \
-             tokens_not_before, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             tokens_not_before, tls_auth, dns_names, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(r.id)
         .bind(r.name)
@@ -121,6 +124,8 @@ impl Store for PostgresStore {
         .bind(r.metadata)
         .bind(r.claims)
         .bind(r.tokens_not_before)
+        .bind(r.tls_auth)
+        .bind(r.dns_names)
         .bind(r.created_at)
         .execute(&self.pool)
         .await
@@ -132,7 +137,8 @@ impl Store for PostgresStore {
         let r = ClientRow::encode(client)?;
         let done = sqlx::query(
             "UPDATE clients SET name = $1, auth_method = $2, jwks = $3, jwks_uri = $4, metadata = $5, \
-             claims = $6, tokens_not_before = $7, created_at = $8 WHERE id = $9",
+             claims = $6, tokens_not_before = $7, tls_auth = $8, dns_names = $9, created_at = $10 \
+             WHERE id = $11",
         )
         .bind(r.name)
         .bind(r.auth_method)
@@ -141,6 +147,8 @@ impl Store for PostgresStore {
         .bind(r.metadata)
         .bind(r.claims)
         .bind(r.tokens_not_before)
+        .bind(r.tls_auth)
+        .bind(r.dns_names)
         .bind(r.created_at)
         .bind(r.id)
         .execute(&self.pool)
@@ -424,6 +432,119 @@ impl Store for PostgresStore {
 
     async fn purge_revoked_tokens(&self, now: UnixTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn load_ca(&self) -> Result<Option<CaRecord>, StoreError> {
+        let row: Option<CaRow> = sqlx::query_as(
+            "SELECT chain_pem, private_key_enc, created_at FROM certificate_authority WHERE id = 'ca'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(CaRecord::from))
+    }
+
+    async fn insert_ca_if_absent(&self, ca: &CaRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO certificate_authority (id, chain_pem, private_key_enc, created_at) \
+             VALUES ('ca', $1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&ca.chain_pem)
+        .bind(&ca.private_key_enc)
+        .bind(ca.created_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn replace_ca(&self, ca: &CaRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO certificate_authority (id, chain_pem, private_key_enc, created_at) \
+             VALUES ('ca', $1, $2, $3) ON CONFLICT (id) DO UPDATE SET \
+             chain_pem = excluded.chain_pem, private_key_enc = excluded.private_key_enc, \
+             created_at = excluded.created_at",
+        )
+        .bind(&ca.chain_pem)
+        .bind(&ca.private_key_enc)
+        .bind(ca.created_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_certificate(&self, cert: &CertificateRecord) -> Result<(), StoreError> {
+        let r = CertificateRow::encode(cert)?;
+        sqlx::query(
+            "INSERT INTO issued_certificates (serial, client_id, spiffe_id, dns_names, \
+             not_before, not_after, issued_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(r.serial)
+        .bind(r.client_id)
+        .bind(r.spiffe_id)
+        .bind(r.dns_names)
+        .bind(r.not_before)
+        .bind(r.not_after)
+        .bind(r.issued_at)
+        .bind(r.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |_| format!("certificate serial '{}' already exists", cert.serial)))?;
+        Ok(())
+    }
+
+    async fn revoke_certificate(&self, serial: &str, at: UnixTime) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE issued_certificates SET revoked_at = COALESCE(revoked_at, $1) WHERE serial = $2",
+        )
+        .bind(at.0)
+        .bind(serial)
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_certificates(
+        &self,
+        client: Option<&ClientId>,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let rows: Vec<CertificateRow> = match client {
+            Some(c) => {
+                sqlx::query_as(
+                    "SELECT * FROM issued_certificates WHERE client_id = $1 \
+                     ORDER BY issued_at, serial",
+                )
+                .bind(c.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query_as("SELECT * FROM issued_certificates ORDER BY issued_at, serial")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        decode_all(rows)
+    }
+
+    async fn list_revoked_certificates(
+        &self,
+        now: UnixTime,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let rows: Vec<CertificateRow> = sqlx::query_as(
+            "SELECT * FROM issued_certificates WHERE revoked_at IS NOT NULL AND not_after > $1 \
+             ORDER BY issued_at, serial",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(rows)
+    }
+
+    async fn purge_certificates(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM issued_certificates WHERE not_after < $1")
             .bind(now.0)
             .execute(&self.pool)
             .await?;

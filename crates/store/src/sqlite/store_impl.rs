@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::{
-    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, Client, ClientId, ClientSecret, KeyRecord, KeyState,
+    Api, ApiId, ApiKey, ApiKeyId, AuditEvent, CaRecord, CertificateRecord, Client, ClientId,
+    ClientSecret, KeyRecord, KeyState,
     Kid, RevokedToken, SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
 };
 use sqlx::Sqlite;
@@ -11,7 +12,8 @@ use sqlx::Sqlite;
 use super::SqliteStore;
 use crate::conflict::{Unique, duplicate_id, write_error};
 use crate::rows::{
-    AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, ClientRow, KeyRow, RevokedRow, SecretRow,
+    AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, CaRow, CertificateRow, ClientRow, KeyRow,
+    RevokedRow, SecretRow,
     SubscriptionRow, TransitionStamps, decode_all, encode_detail,
 };
 use crate::usage::{self, UsageRow};
@@ -111,7 +113,8 @@ impl Store for SqliteStore {
         let r = ClientRow::encode(client)?;
         sqlx::query(
             "INSERT INTO clients (id, name, auth_method, jwks, jwks_uri, metadata, claims, \
-             tokens_not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             tokens_not_before, tls_auth, dns_names, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(r.id)
         .bind(r.name)
@@ -121,6 +124,8 @@ impl Store for SqliteStore {
         .bind(r.metadata)
         .bind(r.claims)
         .bind(r.tokens_not_before)
+        .bind(r.tls_auth)
+        .bind(r.dns_names)
         .bind(r.created_at)
         .execute(&self.pool)
         .await
@@ -132,7 +137,8 @@ impl Store for SqliteStore {
         let r = ClientRow::encode(client)?;
         let done = sqlx::query(
             "UPDATE clients SET name = ?, auth_method = ?, jwks = ?, jwks_uri = ?, metadata = ?, \
-             claims = ?, tokens_not_before = ?, created_at = ? WHERE id = ?",
+             claims = ?, tokens_not_before = ?, tls_auth = ?, dns_names = ?, created_at = ? \
+             WHERE id = ?",
         )
         .bind(r.name)
         .bind(r.auth_method)
@@ -141,6 +147,8 @@ impl Store for SqliteStore {
         .bind(r.metadata)
         .bind(r.claims)
         .bind(r.tokens_not_before)
+        .bind(r.tls_auth)
+        .bind(r.dns_names)
         .bind(r.created_at)
         .bind(r.id)
         .execute(&self.pool)
@@ -424,6 +432,119 @@ impl Store for SqliteStore {
 
     async fn purge_revoked_tokens(&self, now: UnixTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn load_ca(&self) -> Result<Option<CaRecord>, StoreError> {
+        let row: Option<CaRow> = sqlx::query_as(
+            "SELECT chain_pem, private_key_enc, created_at FROM certificate_authority WHERE id = 'ca'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(CaRecord::from))
+    }
+
+    async fn insert_ca_if_absent(&self, ca: &CaRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO certificate_authority (id, chain_pem, private_key_enc, created_at) \
+             VALUES ('ca', ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&ca.chain_pem)
+        .bind(&ca.private_key_enc)
+        .bind(ca.created_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn replace_ca(&self, ca: &CaRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO certificate_authority (id, chain_pem, private_key_enc, created_at) \
+             VALUES ('ca', ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+             chain_pem = excluded.chain_pem, private_key_enc = excluded.private_key_enc, \
+             created_at = excluded.created_at",
+        )
+        .bind(&ca.chain_pem)
+        .bind(&ca.private_key_enc)
+        .bind(ca.created_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_certificate(&self, cert: &CertificateRecord) -> Result<(), StoreError> {
+        let r = CertificateRow::encode(cert)?;
+        sqlx::query(
+            "INSERT INTO issued_certificates (serial, client_id, spiffe_id, dns_names, \
+             not_before, not_after, issued_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.serial)
+        .bind(r.client_id)
+        .bind(r.spiffe_id)
+        .bind(r.dns_names)
+        .bind(r.not_before)
+        .bind(r.not_after)
+        .bind(r.issued_at)
+        .bind(r.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, |_| format!("certificate serial '{}' already exists", cert.serial)))?;
+        Ok(())
+    }
+
+    async fn revoke_certificate(&self, serial: &str, at: UnixTime) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE issued_certificates SET revoked_at = COALESCE(revoked_at, ?) WHERE serial = ?",
+        )
+        .bind(at.0)
+        .bind(serial)
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_certificates(
+        &self,
+        client: Option<&ClientId>,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let rows: Vec<CertificateRow> = match client {
+            Some(c) => {
+                sqlx::query_as(
+                    "SELECT * FROM issued_certificates WHERE client_id = ? \
+                     ORDER BY issued_at, serial",
+                )
+                .bind(c.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query_as("SELECT * FROM issued_certificates ORDER BY issued_at, serial")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        decode_all(rows)
+    }
+
+    async fn list_revoked_certificates(
+        &self,
+        now: UnixTime,
+    ) -> Result<Vec<CertificateRecord>, StoreError> {
+        let rows: Vec<CertificateRow> = sqlx::query_as(
+            "SELECT * FROM issued_certificates WHERE revoked_at IS NOT NULL AND not_after > ? \
+             ORDER BY issued_at, serial",
+        )
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await?;
+        decode_all(rows)
+    }
+
+    async fn purge_certificates(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM issued_certificates WHERE not_after < ?")
             .bind(now.0)
             .execute(&self.pool)
             .await?;

@@ -78,6 +78,8 @@ pub(crate) fn client(id: &str, created_at: i64) -> Client {
         metadata: ClaimMap::new(),
         claims: ClaimMap::new(),
         tokens_not_before: None,
+        tls: Default::default(),
+        dns_names: Vec::new(),
         created_at: UnixTime(created_at),
     }
 }
@@ -91,6 +93,14 @@ pub(crate) fn rich_client(id: &str) -> Client {
         metadata: claims(json!({ "tenant": "acme", "tier": 3, "tags": ["a", "b"] })),
         claims: claims(awkward_json()),
         tokens_not_before: Some(UnixTime(i64::MAX)),
+        tls: gatehouse_core::ClientTls {
+            subject_dn: Some("O=Example, CN=billing".into()),
+            san_uri: Some("spiffe://prod.example/app/c2".into()),
+            san_dns: None,
+            thumbprints: vec!["x".into()],
+            bound_tokens: true,
+        },
+        dns_names: vec!["billing.internal".into()],
         created_at: UnixTime(i64::MIN),
         ..client(id, 0)
     }

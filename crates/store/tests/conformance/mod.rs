@@ -8,6 +8,7 @@
 
 pub(crate) mod api_keys;
 pub(crate) mod apis;
+pub(crate) mod ca;
 pub(crate) mod catalog;
 pub(crate) mod clients;
 pub(crate) mod fixtures;
@@ -97,6 +98,11 @@ macro_rules! conformance_tests {
             usage::deleting_a_client_or_api_deletes_its_usage,
             usage::usage_of_a_missing_client_or_api_is_skipped,
             usage::invalid_usage_is_rejected_without_writing_or_using_the_batch_id,
+            ca::the_ca_is_stored_once_and_replaced_on_demand,
+            ca::certificates_round_trip_and_list_per_client,
+            ca::a_certificate_for_a_missing_client_is_not_found_and_duplicates_conflict,
+            ca::revocation_keeps_the_first_time_and_the_deny_list_skips_expired,
+            ca::purge_and_client_deletion_remove_certificates,
             catalog::catalog_load_sees_every_record_type,
             catalog::catalog_cache_reload_swaps_in_changes,
         );
