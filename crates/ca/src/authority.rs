@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use gatehouse_core::UnixTime;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -167,7 +167,10 @@ impl Authority {
             )?;
             let root_issuer = Issuer::new(root_params, root_key);
             let int_cert = int_params.signed_by(&int_key, &root_issuer)?;
-            (vec![int_cert.der().clone(), root_cert.der().clone()], int_key)
+            (
+                vec![int_cert.der().clone(), root_cert.der().clone()],
+                int_key,
+            )
         } else {
             (vec![root_cert.der().clone()], root_key)
         };
@@ -327,6 +330,26 @@ impl Authority {
         Ok((issued, Zeroizing::new(key.serialize_pem())))
     }
 
+    /// Generates a P-256 key and issues a certificate for one of Gatehouse's own services
+    /// (`spiffe://<td>/gatehouse/<service>`, e.g. the control plane's TLS listener or a
+    /// gateway's upstream identity), with DNS names from the operator's configuration.
+    pub fn issue_service_with_new_key(
+        &self,
+        service: &str,
+        dns_names: &[String],
+        lifetime: Option<Duration>,
+        now: UnixTime,
+    ) -> Result<(IssuedCertificate, Zeroizing<String>), CaError> {
+        let spiffe_id = self.trust_domain.service_id(service)?;
+        let dns = dns_names
+            .iter()
+            .map(|d| validate_dns_name(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let issued = self.issue(&key, spiffe_id, service, dns, lifetime, now)?;
+        Ok((issued, Zeroizing::new(key.serialize_pem())))
+    }
+
     fn issue_for_key(
         &self,
         key: &impl PublicKeyData,
@@ -335,7 +358,19 @@ impl Authority {
     ) -> Result<IssuedCertificate, CaError> {
         let spiffe_id = self.trust_domain.app_id(req.client_id)?;
         let dns_names = permitted_dns(req.dns_names, req.allowed_dns)?;
-        let lifetime = req.lifetime.unwrap_or(self.policy.default);
+        self.issue(key, spiffe_id, req.client_id, dns_names, req.lifetime, now)
+    }
+
+    fn issue(
+        &self,
+        key: &impl PublicKeyData,
+        spiffe_id: String,
+        common_name: &str,
+        dns_names: Vec<String>,
+        lifetime: Option<Duration>,
+        now: UnixTime,
+    ) -> Result<IssuedCertificate, CaError> {
+        let lifetime = lifetime.unwrap_or(self.policy.default);
         if lifetime < MIN_LIFETIME {
             return Err(CaError::Invalid(
                 "certificate lifetime must be at least 1m".into(),
@@ -343,16 +378,21 @@ impl Authority {
         }
         let lifetime = lifetime.min(self.policy.max);
         let not_before = now.0.saturating_sub(secs(BACKDATE));
-        let not_after = now.0.saturating_add(secs(lifetime)).min(self.signing_not_after);
+        let not_after = now
+            .0
+            .saturating_add(secs(lifetime))
+            .min(self.signing_not_after);
         if not_after <= now.0 {
-            return Err(CaError::BadAuthority("the CA certificate has expired".into()));
+            return Err(CaError::BadAuthority(
+                "the CA certificate has expired".into(),
+            ));
         }
         let mut params = CertificateParams::default();
         params.serial_number = Some(SerialNumber::from_slice(&random_serial()));
         params.not_before = datetime(not_before)?;
         params.not_after = datetime(not_after)?;
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, req.client_id);
+        dn.push(DnType::CommonName, common_name);
         params.distinguished_name = dn;
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -365,9 +405,9 @@ impl Authority {
             spiffe_id.as_str().try_into().map_err(CaError::from)?,
         ));
         for d in &dns_names {
-            params
-                .subject_alt_names
-                .push(SanType::DnsName(d.as_str().try_into().map_err(CaError::from)?));
+            params.subject_alt_names.push(SanType::DnsName(
+                d.as_str().try_into().map_err(CaError::from)?,
+            ));
         }
         let serial = params
             .serial_number
@@ -404,7 +444,9 @@ pub fn validate_dns_name(name: &str) -> Result<String, CaError> {
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     if lower.len() > MAX_DNS_NAME || body.is_empty() || !body.split('.').all(label_ok) {
-        return Err(CaError::Invalid(format!("{name:?} is not a valid DNS name")));
+        return Err(CaError::Invalid(format!(
+            "{name:?} is not a valid DNS name"
+        )));
     }
     Ok(lower)
 }
@@ -473,10 +515,12 @@ fn datetime(t: i64) -> Result<time::OffsetDateTime, CaError> {
 /// Lowercase hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Certificates as concatenated PEM blocks.
@@ -501,7 +545,10 @@ pub fn parse_pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>,
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CaError::malformed("certificate", e))?;
     if certs.is_empty() {
-        return Err(CaError::malformed("certificate", "no PEM CERTIFICATE block"));
+        return Err(CaError::malformed(
+            "certificate",
+            "no PEM CERTIFICATE block",
+        ));
     }
     for c in &certs {
         x509_parser::parse_x509_certificate(c.as_ref())

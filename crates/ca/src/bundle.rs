@@ -15,7 +15,10 @@ pub fn spiffe_bundle(
     sequence: u64,
     refresh_hint: u64,
 ) -> Result<Value, CaError> {
-    let keys = roots.iter().map(x509_svid_jwk).collect::<Result<Vec<_>, _>>()?;
+    let keys = roots
+        .iter()
+        .map(x509_svid_jwk)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(json!({
         "keys": keys,
         "spiffe_sequence": sequence,
@@ -41,17 +44,15 @@ fn x509_svid_jwk(der: &CertificateDer<'_>) -> Result<Value, CaError> {
                 133 => ("P-521", 66),
                 _ => return Err(CaError::BadAuthority("unsupported EC point".into())),
             };
-            let (Some(0x04), Some(x), Some(y)) =
-                (data.first(), data.get(1..=n), data.get(1 + n..))
+            let (Some(0x04), Some(x), Some(y)) = (data.first(), data.get(1..=n), data.get(1 + n..))
             else {
                 return Err(CaError::BadAuthority("compressed EC point".into()));
             };
             json!({"kty": "EC", "crv": crv, "x": b64u(x), "y": b64u(y)})
         }
         PublicKey::RSA(rsa) => {
-            let trim = |b: &'_ [u8]| -> Vec<u8> {
-                b.iter().skip_while(|x| **x == 0).copied().collect()
-            };
+            let trim =
+                |b: &'_ [u8]| -> Vec<u8> { b.iter().skip_while(|x| **x == 0).copied().collect() };
             json!({"kty": "RSA", "n": b64u(&trim(rsa.modulus)), "e": b64u(&trim(rsa.exponent))})
         }
         _ => {

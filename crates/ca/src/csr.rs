@@ -45,7 +45,10 @@ pub fn parse(input: &[u8]) -> Result<VerifiedCsr, CaError> {
     let (rest, csr) = X509CertificationRequest::from_der(der.as_ref())
         .map_err(|e| CaError::malformed("CSR", format!("not PKCS#10 DER: {e}")))?;
     if !rest.is_empty() {
-        return Err(CaError::malformed("CSR", "trailing bytes after the request"));
+        return Err(CaError::malformed(
+            "CSR",
+            "trailing bytes after the request",
+        ));
     }
     let key = key_description(&csr)?;
     csr.verify_signature().map_err(|_| CaError::BadSignature)?;
@@ -78,7 +81,9 @@ fn key_description(csr: &X509CertificationRequest<'_>) -> Result<String, CaError
             match curve {
                 Some(c) if c == OID_EC_P256 => Ok("ECDSA P-256".into()),
                 Some(c) if c == OID_NIST_EC_P384 => Ok("ECDSA P-384".into()),
-                _ => Err(CaError::UnsupportedKey("an elliptic curve other than P-256 or P-384".into())),
+                _ => Err(CaError::UnsupportedKey(
+                    "an elliptic curve other than P-256 or P-384".into(),
+                )),
             }
         }
         PublicKey::RSA(rsa) => {
@@ -134,4 +139,21 @@ fn requested_dns_names(csr: &X509CertificationRequest<'_>) -> Result<Vec<String>
         )));
     }
     Ok(names)
+}
+
+/// A fresh ECDSA P-256 key and a CSR for it asking for `dns_names` (what a workload sends
+/// to the CA; the key never leaves the caller). Returns (CSR PEM, PKCS#8 key PEM).
+pub fn generate_request(
+    dns_names: &[String],
+) -> Result<(String, zeroize::Zeroizing<String>), CaError> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for d in dns_names {
+        params.subject_alt_names.push(rcgen::SanType::DnsName(
+            d.as_str().try_into().map_err(CaError::from)?,
+        ));
+    }
+    let csr = params.serialize_request(&key)?.pem()?;
+    Ok((csr, zeroize::Zeroizing::new(key.serialize_pem())))
 }

@@ -52,9 +52,21 @@ impl TrustDomain {
         Ok(id)
     }
 
+    /// `spiffe://<td>/gatehouse/<service>`: Gatehouse's own services (never an application).
+    pub fn service_id(&self, service: &str) -> Result<String, CaError> {
+        if !is_segment(service) {
+            return Err(CaError::Invalid(format!(
+                "service name {service:?} cannot be a SPIFFE path segment"
+            )));
+        }
+        Ok(format!("spiffe://{}/gatehouse/{service}", self.0))
+    }
+
     /// The client id in `uri` when it is an application ID of this trust domain.
     pub fn client_of<'a>(&self, uri: &'a str) -> Option<&'a str> {
-        let rest = uri.strip_prefix("spiffe://")?.strip_prefix(self.0.as_str())?;
+        let rest = uri
+            .strip_prefix("spiffe://")?
+            .strip_prefix(self.0.as_str())?;
         let client = rest.strip_prefix("/app/")?;
         is_segment(client).then_some(client)
     }
@@ -71,8 +83,7 @@ fn is_segment(s: &str) -> bool {
     !s.is_empty()
         && s != "."
         && s != ".."
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 

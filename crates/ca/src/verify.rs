@@ -85,7 +85,9 @@ impl ChainVerifier {
             .map(|der| {
                 webpki::anchor_from_trusted_cert(der)
                     .map(|a| a.to_owned())
-                    .map_err(|e| CaError::BadAuthority(format!("not a usable CA certificate: {e:?}")))
+                    .map_err(|e| {
+                        CaError::BadAuthority(format!("not a usable CA certificate: {e:?}"))
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if anchors.is_empty() {

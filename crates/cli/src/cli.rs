@@ -50,6 +50,12 @@ pub enum Command {
     },
     /// Grant a client scopes on an API (an approved subscription), or list/revoke grants.
     Grant(GrantArgs),
+    /// Issue, list and revoke application certificates from the built-in CA.
+    Cert {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: CertCmd,
+    },
     /// Manage signing keys.
     Keys {
         /// What to do.
@@ -189,26 +195,7 @@ pub enum ApiCmd {
 #[derive(Debug, Subcommand)]
 pub enum ClientCmd {
     /// Register a client; prints client_id and (for secret methods) client_secret once.
-    Create {
-        /// Human name.
-        #[arg(long)]
-        name: String,
-        /// client_secret_basic (default), client_secret_post or private_key_jwt.
-        #[arg(long)]
-        auth_method: Option<String>,
-        /// Public JWK Set file (private_key_jwt).
-        #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
-        jwks_file: Option<PathBuf>,
-        /// JWKS URL (private_key_jwt).
-        #[arg(long, value_name = "URL")]
-        jwks_uri: Option<String>,
-        /// Metadata NAME=VALUE (repeatable), e.g. tenant=acme.
-        #[arg(long = "metadata", value_name = "NAME=VALUE")]
-        metadata: Vec<String>,
-        /// Static custom claim NAME=VALUE (repeatable).
-        #[arg(long = "claim", value_name = "NAME=VALUE")]
-        claims: Vec<String>,
-    },
+    Create(Box<ClientCreateArgs>),
     /// List clients.
     List,
     /// Show a client with its secrets and API keys (metadata only) and grants.
@@ -229,7 +216,16 @@ pub enum ClientCmd {
         #[arg(long, value_name = "DURATION")]
         grace: Option<String>,
     },
-    /// Invalidate every token issued to the client so far.
+    /// Set the DNS names the CA may put in the client's certificates (replaces the list).
+    SetDns {
+        /// Client id.
+        id: String,
+        /// DNS name (repeatable; none clears the list).
+        #[arg(long = "dns", value_name = "NAME")]
+        dns_names: Vec<String>,
+    },
+    /// Invalidate every token issued to the client so far (its certificates can no longer
+    /// renew either).
     RevokeTokens {
         /// Client id.
         id: String,
@@ -239,6 +235,82 @@ pub enum ClientCmd {
         /// What to do.
         #[command(subcommand)]
         cmd: ApiKeyCmd,
+    },
+}
+
+/// `client create` arguments.
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// Human name.
+    #[arg(long)]
+    pub name: String,
+    /// client_secret_basic (default), client_secret_post, private_key_jwt,
+    /// tls_client_auth or self_signed_tls_client_auth.
+    #[arg(long)]
+    pub auth_method: Option<String>,
+    /// tls_client_auth: the certificate's subject DN, as Gatehouse prints it
+    /// (e.g. "O=Example, CN=billing").
+    #[arg(long, value_name = "DN")]
+    pub tls_subject: Option<String>,
+    /// tls_client_auth: a URI SAN the certificate must carry (e.g. a SPIFFE ID).
+    #[arg(long, value_name = "URI")]
+    pub tls_san_uri: Option<String>,
+    /// tls_client_auth: a DNS SAN the certificate must carry.
+    #[arg(long, value_name = "NAME")]
+    pub tls_san_dns: Option<String>,
+    /// self_signed_tls_client_auth: the client's certificate (PEM; repeatable).
+    #[arg(long = "cert-file", value_name = "FILE")]
+    pub cert_files: Vec<PathBuf>,
+    /// Bind every token to the client certificate presented (RFC 8705
+    /// tls_client_certificate_bound_access_tokens).
+    #[arg(long)]
+    pub bound_tokens: bool,
+    /// DNS name the CA may put in this client's certificates (repeatable).
+    #[arg(long = "dns", value_name = "NAME")]
+    pub dns_names: Vec<String>,
+    /// Public JWK Set file (private_key_jwt).
+    #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL (private_key_jwt).
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
+    /// Metadata NAME=VALUE (repeatable), e.g. tenant=acme.
+    #[arg(long = "metadata", value_name = "NAME=VALUE")]
+    pub metadata: Vec<String>,
+    /// Static custom claim NAME=VALUE (repeatable).
+    #[arg(long = "claim", value_name = "NAME=VALUE")]
+    pub claims: Vec<String>,
+}
+
+/// `cert` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CertCmd {
+    /// Issue a certificate for a client: the key is generated here and never sent; writes
+    /// cert.pem, key.pem (0600), chain.pem and bundle.pem into --out.
+    Issue {
+        /// Client id.
+        #[arg(long)]
+        client: String,
+        /// DNS name to include (repeatable; must be registered with `client set-dns`).
+        #[arg(long = "dns", value_name = "NAME")]
+        dns_names: Vec<String>,
+        /// Lifetime, e.g. 24h [default: the CA's default].
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+        /// Directory to write the files to (created 0700 if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// List issued certificates.
+    List {
+        /// Only this client's.
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// Deny-list a certificate by serial: refused by every Gatehouse listener, cannot renew.
+    Revoke {
+        /// Serial number (hex, as listed).
+        serial: String,
     },
 }
 

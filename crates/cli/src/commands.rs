@@ -18,6 +18,7 @@ use crate::cli::{
 use crate::{CliError, fsutil};
 
 mod api_keys;
+mod certs;
 
 /// What a command produced.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
         Command::Api { cmd } => api(&client, cmd).await,
         Command::Client { cmd } => client_cmd(&client, cmd).await,
         Command::Grant(args) => grant(&client, args).await,
+        Command::Cert { cmd } => certs::run(&client, cmd).await,
         Command::Keys { cmd } => keys(&client, cmd).await,
         Command::AdminToken {
             cmd: AdminTokenCmd::Rotate,
@@ -213,14 +215,28 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
 
 async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
     match cmd {
-        ClientCmd::Create {
-            name,
-            auth_method,
-            jwks_file,
-            jwks_uri,
-            metadata,
-            claims,
-        } => {
+        ClientCmd::Create(args) => {
+            let crate::cli::ClientCreateArgs {
+                name,
+                auth_method,
+                tls_subject,
+                tls_san_uri,
+                tls_san_dns,
+                cert_files,
+                bound_tokens,
+                dns_names,
+                jwks_file,
+                jwks_uri,
+                metadata,
+                claims,
+            } = args.as_ref();
+            let certificates = cert_files
+                .iter()
+                .map(|f| {
+                    std::fs::read_to_string(f)
+                        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", f.display())))
+                })
+                .collect::<Result<Vec<_>>>()?;
             let jwks = match jwks_file {
                 Some(f) => {
                     let text = std::fs::read_to_string(f).map_err(|e| {
@@ -239,6 +255,15 @@ async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
                 jwks_uri: jwks_uri.clone(),
                 metadata: pairs("metadata", metadata)?,
                 claims: pairs("claim", claims)?,
+                tls: gatehouse_core::ClientTls {
+                    subject_dn: tls_subject.clone(),
+                    san_uri: tls_san_uri.clone(),
+                    san_dns: tls_san_dns.clone(),
+                    thumbprints: Vec::new(),
+                    bound_tokens: *bound_tokens,
+                },
+                certificates,
+                dns_names: dns_names.clone(),
             };
             let created: CreatedClient = c
                 .call(Method::POST, "/admin/v1/clients", Some(&body))
@@ -313,6 +338,7 @@ async fn client_cmd(c: &AdminClient, cmd: &ClientCmd) -> Result<Output> {
             ))
         }
         ClientCmd::ApiKey { cmd } => api_keys::run(c, cmd).await,
+        ClientCmd::SetDns { id, dns_names } => certs::set_dns(c, id, dns_names).await,
         ClientCmd::RevokeTokens { id } => {
             let r: TokensRevoked = c
                 .call::<(), _>(

@@ -10,6 +10,10 @@ use std::time::Duration;
 use gatehouse_core::{Env, parse_duration};
 use serde::Deserialize;
 
+mod ca;
+
+pub use ca::{CaConfig, ControlTls, RawCa, RawTls, ServerCertSource};
+
 /// A configuration error, naming the field.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -75,6 +79,10 @@ pub struct RawConfig {
     pub log: RawLog,
     /// The gateway (data plane) listener and the APIs it protects.
     pub gateway: gatehouse_gateway::RawGateway,
+    /// The certificate authority.
+    pub ca: RawCa,
+    /// The control plane's HTTPS listener (mTLS client auth, certificate renewal).
+    pub tls: RawTls,
 }
 
 /// `[tokens]`.
@@ -208,6 +216,10 @@ pub struct Config {
     pub gateway: Option<gatehouse_gateway::GatewaySpec>,
     /// The config file this came from (re-read on SIGHUP or change for gateway hot reload).
     pub config_path: Option<PathBuf>,
+    /// The certificate authority, unless disabled.
+    pub ca: Option<CaConfig>,
+    /// The HTTPS listener, when configured.
+    pub tls: Option<ControlTls>,
 }
 
 /// Reads and parses a config file.
@@ -387,8 +399,12 @@ pub fn resolve_with(flags: &Flags, env: &dyn Env, file: RawConfig) -> Result<Con
         .gateway
         .validate()
         .map_err(|e| invalid(&e.field, e.message))?;
+    let ca = ca::resolve_ca(file.ca)?;
+    let tls = ca::resolve_tls(file.tls, ca.is_some())?;
     Ok(Config {
         config_path: None,
+        ca,
+        tls,
         gateway,
         data_dir,
         listen,

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;
+mod control_tls;
 pub mod fsutil;
 pub mod gateway_listener;
 pub mod reload;

@@ -33,6 +33,9 @@ pub struct RunningServer {
     pub issuer: String,
     /// The gateway's bound address, when a gateway is configured.
     pub gateway_addr: Option<SocketAddr>,
+    /// The HTTPS (mTLS-capable) listener's address, when `[tls]` is configured.
+    pub tls_addr: Option<SocketAddr>,
+    tls_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     usage: Option<Arc<crate::usage_flush::UsageFlusher>>,
     gateway_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Where the admin token was written (when generated).
@@ -55,6 +58,11 @@ impl RunningServer {
     pub async fn wait(self) -> anyhow::Result<()> {
         let usage = self.usage.clone();
         self.task.await.context("server task")?.context("serve")?;
+        if let Some(tls) = self.tls_task
+            && let Err(e) = tls.await.context("tls listener task")?
+        {
+            tracing::error!(error = %e, "tls listener failed");
+        }
         // The gateway drains its in-flight requests too before the last usage is written.
         if let Some(gateway) = self.gateway_task
             && let Err(e) = gateway.await.context("gateway task")?
@@ -104,6 +112,9 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         publish_ahead: cfg.jwks_max_age,
         retire_grace: cfg.max_token_ttl + cfg.leeway,
     };
+    let ca =
+        crate::control_tls::load_ca(cfg.ca.as_ref(), store.as_ref(), &master, clock.now()).await?;
+    let mtls = crate::control_tls::mtls_settings(cfg, ca.as_deref())?;
     let algs = algs_in_use(&catalog.get());
     let keys = KeyService::start(
         Arc::clone(&store),
@@ -156,9 +167,15 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         replay: gatehouse_oauth::replay::ReplayCache::new(),
         jwks_fetcher: gatehouse_oauth::assertion::JwksFetcher::new(),
         metrics: gatehouse_oauth::metrics::OAuthMetrics::default(),
+        ca,
+        mtls,
     });
     metrics.register(|r| state.metrics.register(r));
-    ensure_control_plane_api(&state).await;
+    ensure_builtin_apis(&state).await;
+    let tls_listener = match &cfg.tls {
+        Some(t) => Some(crate::control_tls::bind(t, state.ca.as_ref(), state.now()).await?),
+        None => None,
+    };
     let readiness = Readiness::new();
     let limit = AdminRateLimit {
         per_second: cfg.admin_rate_per_second,
@@ -223,6 +240,15 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
             shutdown.subscribe(),
         )?);
     }
+    let tls_addr = tls_listener.as_ref().map(|l| l.addr);
+    let tls_task = tls_listener.map(|l| {
+        crate::control_tls::spawn(
+            l,
+            app.clone(),
+            Arc::clone(&state.clock),
+            shutdown.subscribe(),
+        )
+    });
     let drain = readiness.clone();
     let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -233,6 +259,8 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         usage,
         gateway_task,
         gateway_addr,
+        tls_addr,
+        tls_task,
         addr,
         issuer,
         admin_token_file,
@@ -303,37 +331,42 @@ async fn bootstrap_admin_token(
     Ok(vec![digest])
 }
 
-/// Registers the control plane's own API (`gatehouse`, audience
-/// `urn:gatehouse:control-plane`, scope `gateway:sync`) when missing, so standalone gateways
-/// can be granted a token for the sync protocol like any other client.
-async fn ensure_control_plane_api(state: &Arc<OAuthState>) {
+/// Registers the control plane's own APIs when missing, so they can be granted like any
+/// other: `gatehouse` (audience `urn:gatehouse:control-plane`, scope `gateway:sync`, for
+/// standalone gateways) and `gatehouse-ca` (audience `urn:gatehouse:ca`, scope `ca:sign`, for
+/// workloads that request certificates with a token).
+async fn ensure_builtin_apis(state: &Arc<OAuthState>) {
     use gatehouse_gateway::sync::{CONTROL_PLANE_AUDIENCE, SYNC_SCOPE};
-    if state
-        .catalog
-        .get()
-        .api_by_audience(CONTROL_PLANE_AUDIENCE)
-        .is_some()
-    {
-        return;
+    use gatehouse_oauth::certs::{CA_AUDIENCE, CA_SCOPE};
+    let mut builtin = vec![("gatehouse", CONTROL_PLANE_AUDIENCE, SYNC_SCOPE)];
+    if state.ca.is_some() {
+        builtin.push(("gatehouse-ca", CA_AUDIENCE, CA_SCOPE));
     }
-    let req = gatehouse_proto::admin::CreateApi {
-        name: "gatehouse".into(),
-        audience: CONTROL_PLANE_AUDIENCE.into(),
-        scopes: vec![SYNC_SCOPE.into()],
-        token_ttl: Some("15m".into()),
-        ..Default::default()
-    };
-    match ManageService::new(Arc::clone(state))
-        .create_api("system", req)
-        .await
-    {
-        Ok(_) => tracing::info!(
-            audience = CONTROL_PLANE_AUDIENCE,
-            "registered the control plane's own API `gatehouse` (grant gateway:sync to standalone gateways)"
-        ),
-        // Another replica may have registered it at the same moment, or an API named
-        // `gatehouse` exists already: the sync protocol then needs that one fixed by hand.
-        Err(e) => tracing::warn!(error = %e, "could not register the control plane's own API"),
+    for (name, audience, scope) in builtin {
+        if state.catalog.get().api_by_audience(audience).is_some() {
+            continue;
+        }
+        let req = gatehouse_proto::admin::CreateApi {
+            name: name.into(),
+            audience: audience.into(),
+            scopes: vec![scope.into()],
+            token_ttl: Some("15m".into()),
+            ..Default::default()
+        };
+        match ManageService::new(Arc::clone(state))
+            .create_api("system", req)
+            .await
+        {
+            Ok(_) => tracing::info!(
+                api = name,
+                audience,
+                scope,
+                "registered a built-in API of the control plane"
+            ),
+            // Another replica may have registered it at the same moment, or an API of that
+            // name exists already: then that one needs fixing by hand.
+            Err(e) => tracing::warn!(api = name, error = %e, "could not register a built-in API"),
+        }
     }
 }
 
@@ -355,6 +388,10 @@ fn spawn_maintenance(state: Arc<OAuthState>, mut stop: watch::Receiver<bool>) {
             let week_ago = gatehouse_core::UnixTime(state.now().0 - 7 * 86_400);
             if let Err(e) = state.store.purge_usage_batches(week_ago).await {
                 tracing::error!(error = %e, "purging usage batch ids failed");
+            }
+            // Issued certificates stay listed for a week after they expire.
+            if let Err(e) = state.store.purge_certificates(week_ago).await {
+                tracing::error!(error = %e, "purging expired certificates failed");
             }
             match state.store.purge_revoked_tokens(state.now()).await {
                 Ok(n) if n > 0 => {
@@ -380,6 +417,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     println!("gatehouse serving on http://{}", server.addr);
     if let Some(g) = server.gateway_addr {
         println!("  gateway:    http://{g}");
+    }
+    if let (Some(a), Some(t)) = (server.tls_addr, &cfg.tls) {
+        println!("  https/mTLS: {} (bound {a})", t.public_url);
     }
     println!("  issuer:     {}", server.issuer);
     println!(

@@ -118,18 +118,7 @@ impl GatewayError {
 
 /// An RFC 9457 `application/problem+json` response (every error this crate answers).
 pub(crate) fn problem(status: StatusCode, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    resp
+    gatehouse_net::problem(status, Some(detail), None)
 }
 
 impl IntoResponse for GatewayError {

@@ -79,6 +79,19 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
             "/admin/v1/clients/{id}/api-keys/{key}/revoke",
             post(revoke_api_key),
         )
+        .route(
+            "/admin/v1/clients/{id}/dns-names",
+            axum::routing::put(set_dns_names),
+        )
+        .route(
+            "/admin/v1/clients/{id}/certificates",
+            get(list_client_certificates).post(issue_certificate),
+        )
+        .route("/admin/v1/certificates", get(list_certificates))
+        .route(
+            "/admin/v1/certificates/{serial}/revoke",
+            post(revoke_certificate),
+        )
         .route("/admin/v1/grants", get(list_grants).put(put_grant))
         .route("/admin/v1/grants/{client}/{api}", delete(delete_grant))
         .route("/admin/v1/keys", get(list_keys))
@@ -255,6 +268,64 @@ async fn delete_client(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     s.service.delete_client(ADMIN_ACTOR, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_dns_names(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+    Body(req): Body<gatehouse_proto::admin::SetDnsNames>,
+) -> Result<Json<gatehouse_core::Client>> {
+    Ok(Json(
+        s.service
+            .set_dns_names(ADMIN_ACTOR, &id, &req.dns_names)
+            .await?,
+    ))
+}
+
+async fn issue_certificate(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+    Body(req): Body<gatehouse_proto::ca::SignRequest>,
+) -> Result<Response> {
+    let signed = s
+        .service
+        .issue_certificate(ADMIN_ACTOR, &id, &req.csr, req.ttl.as_deref())
+        .await?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(signed)).into_response(),
+    ))
+}
+
+async fn list_client_certificates(
+    State(s): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> Result<Json<List<gatehouse_proto::ca::CertificateView>>> {
+    Ok(Json(List {
+        items: s.service.list_certificates(Some(&id)).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateFilter {
+    client: Option<String>,
+}
+
+async fn list_certificates(
+    State(s): State<Arc<AdminState>>,
+    Query(f): Query<CertificateFilter>,
+) -> Result<Json<List<gatehouse_proto::ca::CertificateView>>> {
+    Ok(Json(List {
+        items: s.service.list_certificates(f.client.as_deref()).await?,
+    }))
+}
+
+async fn revoke_certificate(
+    State(s): State<Arc<AdminState>>,
+    Path(serial): Path<String>,
+) -> Result<StatusCode> {
+    s.service.revoke_certificate(ADMIN_ACTOR, &serial).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

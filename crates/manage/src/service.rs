@@ -21,6 +21,7 @@ use gatehouse_store::Catalog;
 use crate::ManageError;
 
 mod api_keys;
+mod certificates;
 mod usage;
 
 pub(crate) use api_keys::api_key_view;
@@ -298,6 +299,8 @@ impl ManageService {
             }
             _ => {}
         }
+        let tls = certificates::check_tls(auth_method, req.tls, &req.certificates)?;
+        let dns_names = certificates::check_dns_names(&req.dns_names)?;
         let now = self.now();
         let client = Client {
             id: new_id::<ClientId>("app_")?,
@@ -308,8 +311,8 @@ impl ManageService {
             metadata: req.metadata,
             claims: req.claims,
             tokens_not_before: None,
-            tls: Default::default(),
-            dns_names: Vec::new(),
+            tls,
+            dns_names,
             created_at: now,
         };
         self.state.store.create_client(&client).await?;

@@ -13,15 +13,17 @@
 
 mod health;
 mod metrics;
+mod problem;
 mod request_id;
 mod serve;
 mod tls;
 
 pub use health::{Readiness, health_router};
 pub use metrics::{Metrics, metrics_router};
+pub use problem::problem;
 pub use request_id::{RequestId, request_id_layer};
 pub use serve::{ListenError, ServeOptions, check_plain_http_allowed, serve, serve_with};
 pub use tls::{
-    CertResolver, ClientCerts, PeerCertificates, TlsConfigError, TlsInfo, TlsSettings, serve_tls,
-    serve_tls_with, server_config,
+    CertResolver, ClientCerts, PeerCertificates, TlsConfigError, TlsInfo, TlsSettings,
+    certified_key_from_pem, serve_tls, serve_tls_with, server_config,
 };

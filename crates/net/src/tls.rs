@@ -263,28 +263,61 @@ impl TlsSettings {
     pub fn load(&self) -> Result<Arc<CertifiedKey>, TlsConfigError> {
         let chain = read_certificates(&self.cert_chain)?;
         let key = read_private_key(&self.private_key)?;
-        let signing_key = provider()
-            .key_provider
-            .load_private_key(key)
-            .map_err(|source| TlsConfigError::UnsupportedKey {
-                path: self.private_key.clone(),
-                source,
-            })?;
-        let certified = CertifiedKey::new(chain, signing_key);
-        match certified.keys_match() {
-            // `Unknown`: the key cannot tell its public half; aws-lc-rs keys always can.
-            Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
-                Ok(Arc::new(certified))
-            }
-            Err(rustls::Error::InconsistentKeys(_)) => Err(TlsConfigError::KeyMismatch {
-                cert: self.cert_chain.clone(),
-                key: self.private_key.clone(),
-            }),
-            Err(source) => Err(TlsConfigError::BadCertificate {
-                path: self.cert_chain.clone(),
-                source,
-            }),
+        certified_key(chain, key, &self.cert_chain, &self.private_key)
+    }
+}
+
+/// A certificate chain and key held in memory as PEM (e.g. just issued by our CA), checked
+/// like [`TlsSettings::load`]; errors name the path `<memory>`.
+pub fn certified_key_from_pem(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<CertifiedKey>, TlsConfigError> {
+    let here = Path::new("<memory>");
+    let chain = CertificateDer::pem_slice_iter(chain_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(here, e))?;
+    if chain.is_empty() {
+        return Err(TlsConfigError::NoCertificate {
+            path: here.to_owned(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => TlsConfigError::NoPrivateKey {
+            path: here.to_owned(),
+        },
+        e => pem_error(here, e),
+    })?;
+    certified_key(chain, key, here, here)
+}
+
+fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<Arc<CertifiedKey>, TlsConfigError> {
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|source| TlsConfigError::UnsupportedKey {
+            path: key_path.to_owned(),
+            source,
+        })?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    match certified.keys_match() {
+        // `Unknown`: the key cannot tell its public half; aws-lc-rs keys always can.
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(Arc::new(certified))
         }
+        Err(rustls::Error::InconsistentKeys(_)) => Err(TlsConfigError::KeyMismatch {
+            cert: cert_path.to_owned(),
+            key: key_path.to_owned(),
+        }),
+        Err(source) => Err(TlsConfigError::BadCertificate {
+            path: cert_path.to_owned(),
+            source,
+        }),
     }
 }
 

@@ -182,8 +182,17 @@ struct AccessClaims<'a> {
     nbf: i64,
     exp: i64,
     jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     custom: &'a ClaimMap,
+}
+
+/// RFC 8705 §3.1 confirmation: the SHA-256 thumbprint of the client's certificate.
+#[derive(Debug, Serialize)]
+struct Confirmation<'a> {
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -193,7 +202,8 @@ enum AudClaim<'a> {
     Many(Vec<&'a str>),
 }
 
-/// Mints the access token for a resolved target.
+/// Mints the access token for a resolved target; `bound_to` (an `x5t#S256` thumbprint) makes
+/// it a certificate-bound token (RFC 8705 §3).
 pub fn mint(
     target: &Target,
     entry: &ClientEntry,
@@ -201,6 +211,7 @@ pub fn mint(
     issuer: &str,
     now: UnixTime,
     jti: &str,
+    bound_to: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let first = target.apis.first().ok_or(OAuthError::ServerError)?;
     let key = ring.signer(first.alg).ok_or_else(|| {
@@ -238,6 +249,7 @@ pub fn mint(
         nbf: now.0,
         exp,
         jti,
+        cnf: bound_to.map(|x5t_s256| Confirmation { x5t_s256 }),
         custom: &custom,
     };
     let json = serde_json::to_vec(&claims).map_err(|_| OAuthError::ServerError)?;

@@ -1,6 +1,8 @@
 //! The Gatehouse OAuth 2.0 authorization server: the client credentials grant (RFC 6749 §4.4)
 //! issuing RFC 9068 JWT access tokens, client authentication (secret, `private_key_jwt`),
-//! introspection (RFC 7662), revocation (RFC 7009) and metadata (RFC 8414).
+//! mTLS client authentication and certificate-bound tokens (RFC 8705), introspection
+//! (RFC 7662), revocation (RFC 7009), metadata (RFC 8414), and the certificate authority's
+//! endpoints (`/ca/v1/*`, see [`certs`]).
 //!
 //! ```text
 //! POST /oauth2/token ─▶ form (strict) ─▶ authenticate client ─▶ resolve audience & scopes
@@ -15,6 +17,7 @@
 
 pub mod admin_auth;
 pub mod assertion;
+pub mod certs;
 pub mod client_auth;
 pub mod config;
 mod error;
@@ -35,7 +38,7 @@ pub use error::OAuthError;
 pub use form::Form;
 pub use keyservice::{KeyService, KeyServiceError};
 pub use routes::router;
-pub use state::OAuthState;
+pub use state::{MtlsClientAuth, OAuthState};
 
 #[doc(hidden)]
 pub mod fuzzing {

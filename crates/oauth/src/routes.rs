@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gatehouse_core::{Alg, AuthMethod};
 use gatehouse_keys::secret;
-use gatehouse_net::RequestId;
+use gatehouse_net::{PeerCertificates, RequestId};
 use gatehouse_proto::AuthorizationServerMetadata;
 
 use crate::client_auth::{AttemptInfo, authenticate};
@@ -36,7 +36,8 @@ pub fn router(state: Arc<OAuthState>) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/oauth2/jwks", get(jwks))
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(Arc::clone(&state))
+        .merge(crate::certs::routes::router(state))
 }
 
 /// A wrong method on an OAuth endpoint still answers in the protocol's JSON.
@@ -52,6 +53,7 @@ struct OAuthRequest {
     headers: HeaderMap,
     form: Result<Form, OAuthError>,
     peer: Option<IpAddr>,
+    certificates: Option<PeerCertificates>,
     request_id: String,
 }
 
@@ -66,6 +68,7 @@ async fn read_request(req: Request) -> OAuthRequest {
         .get::<RequestId>()
         .map(|r| r.0.to_string())
         .unwrap_or_default();
+    let certificates = parts.extensions.get::<PeerCertificates>().cloned();
     let form = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
         Ok(bytes) => Form::from_request(&parts.headers, &bytes),
         Err(_) => Err(OAuthError::invalid_request("request body exceeds 64 KiB")),
@@ -74,6 +77,7 @@ async fn read_request(req: Request) -> OAuthRequest {
         headers: parts.headers,
         form,
         peer,
+        certificates,
         request_id,
     }
 }
@@ -134,7 +138,21 @@ async fn issue_token(
         Some("client_credentials") => {}
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
     }
-    let client = authenticate(state, &catalog, &r.headers, form, r.peer, info).await?;
+    let client = authenticate(
+        state,
+        &catalog,
+        &r.headers,
+        form,
+        r.peer,
+        r.certificates.as_ref(),
+        info,
+    )
+    .await?;
+    if client.entry.client.tls.bound_tokens && client.binding().is_none() {
+        return Err(OAuthError::invalid_request(
+            "this client's tokens are bound to its certificate: present it at the TLS handshake",
+        ));
+    }
     let params = TokenParams {
         resources: form.get_all("resource").collect(),
         audience: form.get("audience"),
@@ -149,6 +167,7 @@ async fn issue_token(
         &state.config.issuer,
         state.now(),
         &jti,
+        client.binding(),
     )
 }
 
@@ -185,6 +204,7 @@ async fn introspect_inner(
         &r.headers,
         form,
         r.peer,
+        r.certificates.as_ref(),
         &mut AttemptInfo::default(),
     )
     .await?;
@@ -232,6 +252,7 @@ async fn revoke_inner(state: &OAuthState, r: &OAuthRequest) -> Result<(), OAuthE
         &r.headers,
         form,
         r.peer,
+        r.certificates.as_ref(),
         &mut AttemptInfo::default(),
     )
     .await?;
@@ -289,14 +310,22 @@ async fn metadata(State(state): State<Arc<OAuthState>>) -> Response {
         .collect();
     scopes.sort();
     scopes.dedup();
-    let methods: Vec<String> = [
-        AuthMethod::ClientSecretBasic,
-        AuthMethod::ClientSecretPost,
-        AuthMethod::PrivateKeyJwt,
-    ]
-    .iter()
-    .map(|m| m.as_str().to_owned())
-    .collect();
+    // The mTLS methods only where a client can present a certificate: an mTLS listener.
+    let methods: Vec<String> = AuthMethod::ALL
+        .iter()
+        .filter(|m| !m.uses_certificate() || state.mtls.base_url.is_some())
+        .map(|m| m.as_str().to_owned())
+        .collect();
+    let mtls_endpoint_aliases =
+        state
+            .mtls
+            .base_url
+            .as_ref()
+            .map(|b| gatehouse_proto::MtlsEndpointAliases {
+                token_endpoint: format!("{b}/oauth2/token"),
+                introspection_endpoint: format!("{b}/oauth2/introspect"),
+                revocation_endpoint: format!("{b}/oauth2/revoke"),
+            });
     let assertion_algs: Vec<String> = [
         "ES256", "ES384", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
     ]
@@ -321,6 +350,8 @@ async fn metadata(State(state): State<Arc<OAuthState>>) -> Response {
             .iter()
             .map(|a| a.as_str().to_owned())
             .collect(),
+        tls_client_certificate_bound_access_tokens: true,
+        mtls_endpoint_aliases,
     };
     let mut resp = axum::Json(body).into_response();
     resp.headers_mut().insert(

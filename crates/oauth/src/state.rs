@@ -7,6 +7,7 @@ use gatehouse_store::{CatalogCache, Store, StoreError};
 
 use crate::admin_auth::AdminTokens;
 use crate::assertion::JwksFetcher;
+use crate::certs::CertificateService;
 use crate::config::OAuthConfig;
 use crate::keyservice::KeyService;
 use crate::lockout::Lockout;
@@ -36,6 +37,21 @@ pub struct OAuthState {
     pub jwks_fetcher: JwksFetcher,
     /// Metrics.
     pub metrics: OAuthMetrics,
+    /// The certificate authority (`None` when disabled).
+    pub ca: Option<Arc<CertificateService>>,
+    /// Client certificates (RFC 8705) at the OAuth endpoints.
+    pub mtls: MtlsClientAuth,
+}
+
+/// How the OAuth endpoints treat client certificates.
+#[derive(Debug, Clone, Default)]
+pub struct MtlsClientAuth {
+    /// CAs a `tls_client_auth` certificate must chain to (our own CA, plus any configured).
+    /// `None`: `tls_client_auth` is refused.
+    pub trusted: Option<gatehouse_ca::ChainVerifier>,
+    /// Base URL of the mTLS listener (`https://host:port`), advertised as
+    /// `mtls_endpoint_aliases`.
+    pub base_url: Option<String>,
 }
 
 impl OAuthState {

@@ -49,9 +49,21 @@ pub struct SetResourceServers {
 pub struct CreateClient {
     /// Human name.
     pub name: String,
-    /// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt`,
+    /// `tls_client_auth` or `self_signed_tls_client_auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_method: Option<String>,
+    /// Client-certificate registration (RFC 8705): subject DN or SAN for `tls_client_auth`,
+    /// thumbprints for `self_signed_tls_client_auth`, `bound_tokens`.
+    #[serde(default, skip_serializing_if = "gatehouse_core::ClientTls::is_empty")]
+    pub tls: gatehouse_core::ClientTls,
+    /// Self-signed certificates (PEM) for `self_signed_tls_client_auth`; their thumbprints are
+    /// added to `tls.thumbprints`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
+    /// DNS names the CA may put in this application's certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<String>,
     /// Public JWK Set for `private_key_jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
@@ -64,6 +76,14 @@ pub struct CreateClient {
     /// Static custom claims.
     #[serde(default)]
     pub claims: ClaimMap,
+}
+
+/// `PUT /admin/v1/clients/{id}/dns-names`: the DNS names the CA may certify for the client.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetDnsNames {
+    /// DNS names (replaces the previous list; `*.x` allowed, certified only as written).
+    pub dns_names: Vec<String>,
 }
 
 /// Response to client creation: the secret appears here once and never again.

@@ -5,9 +5,10 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod ca;
 mod oauth;
 
 pub use oauth::{
-    AuthorizationServerMetadata, IntrospectionResponse, OAuthErrorBody, OAuthErrorCode,
-    TokenResponse,
+    AuthorizationServerMetadata, IntrospectionResponse, MtlsEndpointAliases, OAuthErrorBody,
+    OAuthErrorCode, TokenResponse,
 };

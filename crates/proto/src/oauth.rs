@@ -143,4 +143,21 @@ pub struct AuthorizationServerMetadata {
     pub scopes_supported: Vec<String>,
     /// Signing algorithms of access tokens.
     pub access_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 8705 §3.3: tokens can be bound to the client's certificate.
+    #[serde(default)]
+    pub tls_client_certificate_bound_access_tokens: bool,
+    /// RFC 8705 §5: the endpoints on the mTLS listener, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls_endpoint_aliases: Option<MtlsEndpointAliases>,
+}
+
+/// RFC 8705 §5 `mtls_endpoint_aliases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MtlsEndpointAliases {
+    /// Token endpoint on the mTLS listener.
+    pub token_endpoint: String,
+    /// Introspection endpoint on the mTLS listener.
+    pub introspection_endpoint: String,
+    /// Revocation endpoint on the mTLS listener.
+    pub revocation_endpoint: String,
 }

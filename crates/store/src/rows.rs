@@ -8,8 +8,8 @@
 use std::fmt::Display;
 
 use gatehouse_core::{
-    Api, ApiKey, Audience, AuditEvent, CaRecord, CertificateRecord, ClaimMap, Client,
-    ClientSecret, KeyRecord, KeyState, RevokedToken, ScopeSet, Subscription, UnixTime,
+    Api, ApiKey, Audience, AuditEvent, CaRecord, CertificateRecord, ClaimMap, Client, ClientSecret,
+    KeyRecord, KeyState, RevokedToken, ScopeSet, Subscription, UnixTime,
 };
 
 use crate::StoreError;

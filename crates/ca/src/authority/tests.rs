@@ -76,9 +76,20 @@ fn validity_follows_the_injected_clock() {
     let (leaf, _) = ca.issue_with_new_key(req(&[], &[]), NOW).expect("issue");
     let v = ca.verifier().expect("verifier");
     let chain = chain_of(&leaf);
-    assert!(v.verify(&chain, UnixTime(NOW.0 + 86_399), Usage::Client).is_ok());
-    assert!(v.verify(&chain, UnixTime(NOW.0 + 86_401), Usage::Client).is_err(), "expired");
-    assert!(v.verify(&chain, UnixTime(NOW.0 - 120), Usage::Client).is_err(), "not yet valid");
+    assert!(
+        v.verify(&chain, UnixTime(NOW.0 + 86_399), Usage::Client)
+            .is_ok()
+    );
+    assert!(
+        v.verify(&chain, UnixTime(NOW.0 + 86_401), Usage::Client)
+            .is_err(),
+        "expired"
+    );
+    assert!(
+        v.verify(&chain, UnixTime(NOW.0 - 120), Usage::Client)
+            .is_err(),
+        "not yet valid"
+    );
 }
 
 #[test]
@@ -99,7 +110,12 @@ fn another_ca_does_not_verify_our_leaves() {
 fn intermediate_signs_leaves_and_is_sent_in_the_chain() {
     let (ca, stored) =
         Authority::generate(td(), true, LifetimePolicy::default(), NOW).expect("generate");
-    assert_eq!(parse_pem_certificates(&stored.chain_pem).expect("pem").len(), 2);
+    assert_eq!(
+        parse_pem_certificates(&stored.chain_pem)
+            .expect("pem")
+            .len(),
+        2
+    );
     let (leaf, _) = ca.issue_with_new_key(req(&[], &[]), NOW).expect("issue");
     let chain = chain_of(&leaf);
     assert_eq!(chain.len(), 2);
@@ -131,8 +147,13 @@ fn stored_authority_round_trips() {
 fn import_refuses_a_key_of_another_certificate_and_a_non_ca() {
     let (_, a) = root();
     let other = KeyPair::generate().expect("key");
-    let err = Authority::import(td(), &a.chain_pem, &other.serialize_pem(), LifetimePolicy::default())
-        .expect_err("mismatch");
+    let err = Authority::import(
+        td(),
+        &a.chain_pem,
+        &other.serialize_pem(),
+        LifetimePolicy::default(),
+    )
+    .expect_err("mismatch");
     assert!(matches!(err, CaError::BadAuthority(_)), "{err}");
 
     let (ca, _) = root();
@@ -141,8 +162,8 @@ fn import_refuses_a_key_of_another_certificate_and_a_non_ca() {
         .expect_err("not a CA");
     assert!(err.to_string().contains("not a CA"), "{err}");
 
-    let err = Authority::import(td(), "garbage", &key, LifetimePolicy::default())
-        .expect_err("malformed");
+    let err =
+        Authority::import(td(), "garbage", &key, LifetimePolicy::default()).expect_err("malformed");
     assert!(matches!(err, CaError::Malformed { .. }), "{err}");
 }
 
@@ -153,9 +174,19 @@ fn imported_ca_issues_verifiable_leaves() {
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
     let cert = params.self_signed(&key).expect("self-signed");
-    let (ca, stored) = Authority::import(td(), &cert.pem(), &key.serialize_pem(), LifetimePolicy::default())
-        .expect("import");
-    assert_eq!(parse_pem_certificates(&stored.chain_pem).expect("pem").len(), 1);
+    let (ca, stored) = Authority::import(
+        td(),
+        &cert.pem(),
+        &key.serialize_pem(),
+        LifetimePolicy::default(),
+    )
+    .expect("import");
+    assert_eq!(
+        parse_pem_certificates(&stored.chain_pem)
+            .expect("pem")
+            .len(),
+        1
+    );
     let (leaf, _) = ca.issue_with_new_key(req(&[], &[]), NOW).expect("issue");
     assert!(
         ca.verifier()
@@ -169,7 +200,12 @@ fn imported_ca_issues_verifiable_leaves() {
 fn csr_dns_names_must_be_registered() {
     let (ca, _) = root();
     let key = KeyPair::generate().expect("key");
-    let pem = csr_pem(&key, vec![SanType::DnsName("Billing.internal".try_into().expect("ia5"))]);
+    let pem = csr_pem(
+        &key,
+        vec![SanType::DnsName(
+            "Billing.internal".try_into().expect("ia5"),
+        )],
+    );
     let csr = csr::parse(pem.as_bytes()).expect("csr");
     assert_eq!(csr.dns_names, vec!["billing.internal".to_owned()]);
     let allowed = vec!["billing.internal".to_owned()];
@@ -181,7 +217,10 @@ fn csr_dns_names_must_be_registered() {
     assert_eq!(id.san_dns, allowed);
     // The certificate carries the CSR's key.
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.der.as_ref()).expect("x509");
-    assert_eq!(cert.public_key().raw, key.subject_public_key_info().as_slice());
+    assert_eq!(
+        cert.public_key().raw,
+        key.subject_public_key_info().as_slice()
+    );
 
     let err = ca
         .sign_csr(&csr, "billing", &[], None, NOW)
@@ -194,7 +233,9 @@ fn csr_asking_for_a_uri_or_ip_is_refused() {
     let key = KeyPair::generate().expect("key");
     let uri = csr_pem(
         &key,
-        vec![SanType::URI("spiffe://prod.example/app/admin".try_into().expect("ia5"))],
+        vec![SanType::URI(
+            "spiffe://prod.example/app/admin".try_into().expect("ia5"),
+        )],
     );
     assert!(matches!(
         csr::parse(uri.as_bytes()),
@@ -239,14 +280,19 @@ fn csr_signature_and_format_are_checked() {
 #[test]
 fn csr_key_types() {
     let ed = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("ed25519");
-    assert_eq!(csr::parse(csr_pem(&ed, vec![]).as_bytes()).expect("ok").key, "Ed25519");
+    assert_eq!(
+        csr::parse(csr_pem(&ed, vec![]).as_bytes()).expect("ok").key,
+        "Ed25519"
+    );
     let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("p384");
     assert_eq!(
-        csr::parse(csr_pem(&p384, vec![]).as_bytes()).expect("ok").key,
+        csr::parse(csr_pem(&p384, vec![]).as_bytes())
+            .expect("ok")
+            .key,
         "ECDSA P-384"
     );
-    let rsa = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-        .expect("rsa");
+    let rsa =
+        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).expect("rsa");
     let csr = csr::parse(csr_pem(&rsa, vec![]).as_bytes()).expect("ok");
     assert_eq!(csr.key, "RSA 2048");
     let (ca, _) = root();
@@ -259,9 +305,16 @@ fn lifetimes_are_capped_and_floored() {
     let mut r = req(&[], &[]);
     r.lifetime = Some(Duration::from_secs(30 * 86_400));
     let (leaf, _) = ca.issue_with_new_key(r, NOW).expect("issue");
-    assert_eq!(leaf.not_after, UnixTime(NOW.0 + 7 * 86_400), "capped at max");
+    assert_eq!(
+        leaf.not_after,
+        UnixTime(NOW.0 + 7 * 86_400),
+        "capped at max"
+    );
     r.lifetime = Some(Duration::from_secs(10));
-    assert!(matches!(ca.issue_with_new_key(r, NOW), Err(CaError::Invalid(_))));
+    assert!(matches!(
+        ca.issue_with_new_key(r, NOW),
+        Err(CaError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -270,7 +323,10 @@ fn leaves_never_outlive_the_ca() {
     let late = UnixTime(ca.not_after().0 - 3600);
     let (leaf, _) = ca.issue_with_new_key(req(&[], &[]), late).expect("issue");
     assert_eq!(leaf.not_after, ca.not_after());
-    assert!(ca.issue_with_new_key(req(&[], &[]), UnixTime(ca.not_after().0 + 1)).is_err());
+    assert!(
+        ca.issue_with_new_key(req(&[], &[]), UnixTime(ca.not_after().0 + 1))
+            .is_err()
+    );
 }
 
 #[test]
@@ -278,14 +334,29 @@ fn client_ids_that_cannot_be_spiffe_segments_are_refused() {
     let (ca, _) = root();
     let mut r = req(&[], &[]);
     r.client_id = "a/b";
-    assert!(matches!(ca.issue_with_new_key(r, NOW), Err(CaError::Invalid(_))));
+    assert!(matches!(
+        ca.issue_with_new_key(r, NOW),
+        Err(CaError::Invalid(_))
+    ));
 }
 
 #[test]
 fn dns_names_are_validated() {
-    assert_eq!(validate_dns_name("API.Example.com.").expect("ok"), "api.example.com");
+    assert_eq!(
+        validate_dns_name("API.Example.com.").expect("ok"),
+        "api.example.com"
+    );
     assert_eq!(validate_dns_name("*.svc.local").expect("ok"), "*.svc.local");
-    for bad in ["", "-a.com", "a..b", "a b", "*.", "a.*.b", &"a".repeat(64), "x_y.com"] {
+    for bad in [
+        "",
+        "-a.com",
+        "a..b",
+        "a b",
+        "*.",
+        "a.*.b",
+        &"a".repeat(64),
+        "x_y.com",
+    ] {
         assert!(validate_dns_name(bad).is_err(), "{bad:?}");
     }
 }
@@ -316,4 +387,37 @@ proptest::proptest! {
         pem.extend_from_slice(&bytes);
         let _ = csr::parse(&pem);
     }
+}
+
+#[test]
+fn service_certificates_carry_a_gatehouse_id_and_the_configured_names() {
+    let (ca, _) = root();
+    let (leaf, _) = ca
+        .issue_service_with_new_key("control-plane", &["LocalHost".into()], None, NOW)
+        .expect("issue");
+    assert_eq!(
+        leaf.spiffe_id,
+        "spiffe://prod.example/gatehouse/control-plane"
+    );
+    assert_eq!(leaf.dns_names, vec!["localhost".to_owned()]);
+    assert_eq!(
+        ca.trust_domain().client_of(&leaf.spiffe_id),
+        None,
+        "not an application"
+    );
+    assert!(
+        ca.verifier()
+            .expect("verifier")
+            .verify(&chain_of(&leaf), NOW, Usage::Server)
+            .is_ok()
+    );
+}
+
+#[test]
+fn generated_requests_are_signed_with_their_names() {
+    let (csr_pem, key_pem) = csr::generate_request(&["a.internal".into()]).expect("request");
+    assert!(key_pem.contains("PRIVATE KEY"));
+    let csr = csr::parse(csr_pem.as_bytes()).expect("valid CSR");
+    assert_eq!(csr.dns_names, vec!["a.internal".to_owned()]);
+    assert_eq!(csr.key, "ECDSA P-256");
 }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use gatehouse_core::{
     Api, ApiId, ApiKey, ApiKeyId, AuditEvent, CaRecord, CertificateRecord, Client, ClientId,
-    ClientSecret, KeyRecord, KeyState,
-    Kid, RevokedToken, SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
+    ClientSecret, KeyRecord, KeyState, Kid, RevokedToken, SecretId, Subscription, UnixTime,
+    UsageQuery, UsageRecord,
 };
 use sqlx::Sqlite;
 
@@ -13,8 +13,7 @@ use super::SqliteStore;
 use crate::conflict::{Unique, duplicate_id, write_error};
 use crate::rows::{
     AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, CaRow, CertificateRow, ClientRow, KeyRow,
-    RevokedRow, SecretRow,
-    SubscriptionRow, TransitionStamps, decode_all, encode_detail,
+    RevokedRow, SecretRow, SubscriptionRow, TransitionStamps, decode_all, encode_detail,
 };
 use crate::usage::{self, UsageRow};
 use crate::{Store, StoreError};
@@ -491,7 +490,11 @@ impl Store for SqliteStore {
         .bind(r.revoked_at)
         .execute(&self.pool)
         .await
-        .map_err(|e| write_error(e, |_| format!("certificate serial '{}' already exists", cert.serial)))?;
+        .map_err(|e| {
+            write_error(e, |_| {
+                format!("certificate serial '{}' already exists", cert.serial)
+            })
+        })?;
         Ok(())
     }
 

@@ -71,7 +71,10 @@ pub(crate) async fn a_certificate_for_a_missing_client_is_not_found_and_duplicat
 ) {
     assert_not_found(store.record_certificate(&cert("01", "ghost", 1, 2)).await);
     store.create_client(&client("c1", 1)).await.unwrap();
-    store.record_certificate(&cert("01", "c1", 1, 2)).await.unwrap();
+    store
+        .record_certificate(&cert("01", "c1", 1, 2))
+        .await
+        .unwrap();
     let msg = conflict_message(store.record_certificate(&cert("01", "c1", 3, 4)).await);
     assert_eq!(msg, "certificate serial '01' already exists");
 }
@@ -80,18 +83,34 @@ pub(crate) async fn revocation_keeps_the_first_time_and_the_deny_list_skips_expi
     store: &dyn Store,
 ) {
     store.create_client(&client("c1", 1)).await.unwrap();
-    store.record_certificate(&cert("01", "c1", 1, 100)).await.unwrap();
-    store.record_certificate(&cert("02", "c1", 1, 200)).await.unwrap();
-    store.record_certificate(&cert("03", "c1", 1, 300)).await.unwrap();
+    store
+        .record_certificate(&cert("01", "c1", 1, 100))
+        .await
+        .unwrap();
+    store
+        .record_certificate(&cert("02", "c1", 1, 200))
+        .await
+        .unwrap();
+    store
+        .record_certificate(&cert("03", "c1", 1, 300))
+        .await
+        .unwrap();
     store.revoke_certificate("01", UnixTime(10)).await.unwrap();
     store.revoke_certificate("02", UnixTime(20)).await.unwrap();
     store.revoke_certificate("02", UnixTime(30)).await.unwrap();
     assert_not_found(store.revoke_certificate("99", UnixTime(1)).await);
 
-    let deny = store.list_revoked_certificates(UnixTime(100)).await.unwrap();
+    let deny = store
+        .list_revoked_certificates(UnixTime(100))
+        .await
+        .unwrap();
     assert_eq!(deny.len(), 1, "01 expired at 100, 03 is not revoked");
     assert_eq!(deny[0].serial, "02");
-    assert_eq!(deny[0].revoked_at, Some(UnixTime(20)), "first revocation kept");
+    assert_eq!(
+        deny[0].revoked_at,
+        Some(UnixTime(20)),
+        "first revocation kept"
+    );
     let deny = store.list_revoked_certificates(UnixTime(99)).await.unwrap();
     assert_eq!(
         deny.iter().map(|c| c.serial.as_str()).collect::<Vec<_>>(),
@@ -100,16 +119,28 @@ pub(crate) async fn revocation_keeps_the_first_time_and_the_deny_list_skips_expi
 
     let catalog = Catalog::load(store, UnixTime(100)).await.unwrap();
     assert!(catalog.certificate_revoked("02"));
-    assert!(!catalog.certificate_revoked("01"), "expired entries leave the deny-list");
+    assert!(
+        !catalog.certificate_revoked("01"),
+        "expired entries leave the deny-list"
+    );
     assert!(!catalog.certificate_revoked("03"));
 }
 
 pub(crate) async fn purge_and_client_deletion_remove_certificates(store: &dyn Store) {
     store.create_client(&client("c1", 1)).await.unwrap();
     store.create_client(&client("c2", 1)).await.unwrap();
-    store.record_certificate(&cert("01", "c1", 1, 100)).await.unwrap();
-    store.record_certificate(&cert("02", "c1", 1, 200)).await.unwrap();
-    store.record_certificate(&cert("03", "c2", 1, 200)).await.unwrap();
+    store
+        .record_certificate(&cert("01", "c1", 1, 100))
+        .await
+        .unwrap();
+    store
+        .record_certificate(&cert("02", "c1", 1, 200))
+        .await
+        .unwrap();
+    store
+        .record_certificate(&cert("03", "c2", 1, 200))
+        .await
+        .unwrap();
     assert_eq!(store.purge_certificates(UnixTime(150)).await.unwrap(), 1);
     store
         .delete_client(&ClientId::parse("c2").unwrap())
