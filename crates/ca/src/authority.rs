@@ -431,9 +431,13 @@ impl Authority {
     }
 }
 
-/// Validates and lowercases a DNS name an application may put in its certificates:
-/// letters, digits and hyphens in dot-separated labels, optionally a leading `*.`.
+/// Validates and lowercases a name an application may put in its certificates: a DNS name
+/// (letters, digits and hyphens in dot-separated labels, optionally a leading `*.`) or an IP
+/// address (written as an IP SAN).
 pub fn validate_dns_name(name: &str) -> Result<String, CaError> {
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return Ok(ip.to_string());
+    }
     let lower = name.trim_end_matches('.').to_ascii_lowercase();
     let body = lower.strip_prefix("*.").unwrap_or(&lower);
     let label_ok = |l: &str| {

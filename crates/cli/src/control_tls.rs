@@ -79,6 +79,7 @@ pub(crate) async fn load_ca(
 pub(crate) fn mtls_settings(
     cfg: &Config,
     ca: Option<&CertificateService>,
+    listener: Option<&ControlListener>,
 ) -> anyhow::Result<MtlsClientAuth> {
     let mut roots = Vec::new();
     if let Some(ca) = ca {
@@ -99,11 +100,9 @@ pub(crate) fn mtls_settings(
     };
     Ok(MtlsClientAuth {
         trusted,
-        base_url: cfg
-            .tls
-            .as_ref()
-            .filter(|t| t.client_certs == gatehouse_net::ClientCerts::Request)
-            .map(|t| t.public_url.clone()),
+        base_url: listener
+            .filter(|l| l.client_certs == gatehouse_net::ClientCerts::Request)
+            .map(|l| l.public_url.clone()),
     })
 }
 
@@ -113,8 +112,11 @@ pub(crate) struct ControlListener {
     config: Arc<ServerConfig>,
     resolver: Arc<CertResolver>,
     issued: Option<(Arc<CertificateService>, Vec<String>, UnixTime, UnixTime)>,
+    client_certs: gatehouse_net::ClientCerts,
     /// The bound address.
     pub(crate) addr: SocketAddr,
+    /// The base URL clients use.
+    pub(crate) public_url: String,
 }
 
 /// Binds the listener and obtains its first certificate.
@@ -143,12 +145,27 @@ pub(crate) async fn bind(
     let listener = TcpListener::bind(tls.listen)
         .await
         .with_context(|| format!("binding tls.listen {}", tls.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = tls.public_url.clone().unwrap_or_else(|| {
+        let host = match &tls.cert {
+            ServerCertSource::Issued { hosts } => hosts.first().cloned(),
+            ServerCertSource::Files(_) => None,
+        }
+        .unwrap_or_else(|| addr.ip().to_string());
+        let host = match host.parse::<std::net::Ipv6Addr>() {
+            Ok(v6) => format!("[{v6}]"),
+            Err(_) => host,
+        };
+        format!("https://{host}:{}", addr.port())
+    });
     Ok(ControlListener {
-        addr: listener.local_addr()?,
+        addr,
+        public_url,
         listener,
         config,
         resolver,
         issued,
+        client_certs: tls.client_certs,
     })
 }
 
@@ -157,8 +174,11 @@ fn issue(
     hosts: &[String],
     now: UnixTime,
 ) -> anyhow::Result<(Arc<rustls::sign::CertifiedKey>, UnixTime, UnixTime)> {
+    // The longest lifetime the CA allows (a server certificate is presented to everyone;
+    // renewal at two thirds keeps it fresh either way).
+    let lifetime = ca.authority().policy().max;
     let (cert, key) = ca
-        .issue_service(SERVER_IDENTITY, hosts, None, now)
+        .issue_service(SERVER_IDENTITY, hosts, Some(lifetime), now)
         .context("issuing the control plane's server certificate")?;
     let certified = certified_key_from_pem(cert.chain_pem.as_bytes(), key.as_bytes())
         .context("loading the issued server certificate")?;

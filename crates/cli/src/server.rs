@@ -35,6 +35,8 @@ pub struct RunningServer {
     pub gateway_addr: Option<SocketAddr>,
     /// The HTTPS (mTLS-capable) listener's address, when `[tls]` is configured.
     pub tls_addr: Option<SocketAddr>,
+    /// Its base URL (`tls.public_url`, or `https://<first host>:<port>`).
+    pub tls_url: Option<String>,
     tls_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     usage: Option<Arc<crate::usage_flush::UsageFlusher>>,
     gateway_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -114,7 +116,11 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     };
     let ca =
         crate::control_tls::load_ca(cfg.ca.as_ref(), store.as_ref(), &master, clock.now()).await?;
-    let mtls = crate::control_tls::mtls_settings(cfg, ca.as_deref())?;
+    let tls_listener = match &cfg.tls {
+        Some(t) => Some(crate::control_tls::bind(t, ca.as_ref(), clock.now()).await?),
+        None => None,
+    };
+    let mtls = crate::control_tls::mtls_settings(cfg, ca.as_deref(), tls_listener.as_ref())?;
     let algs = algs_in_use(&catalog.get());
     let keys = KeyService::start(
         Arc::clone(&store),
@@ -172,10 +178,6 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     });
     metrics.register(|r| state.metrics.register(r));
     ensure_builtin_apis(&state).await;
-    let tls_listener = match &cfg.tls {
-        Some(t) => Some(crate::control_tls::bind(t, state.ca.as_ref(), state.now()).await?),
-        None => None,
-    };
     let readiness = Readiness::new();
     let limit = AdminRateLimit {
         per_second: cfg.admin_rate_per_second,
@@ -241,6 +243,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         )?);
     }
     let tls_addr = tls_listener.as_ref().map(|l| l.addr);
+    let tls_url = tls_listener.as_ref().map(|l| l.public_url.clone());
     let tls_task = tls_listener.map(|l| {
         crate::control_tls::spawn(
             l,
@@ -260,6 +263,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         gateway_task,
         gateway_addr,
         tls_addr,
+        tls_url,
         tls_task,
         addr,
         issuer,
@@ -418,8 +422,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some(g) = server.gateway_addr {
         println!("  gateway:    http://{g}");
     }
-    if let (Some(a), Some(t)) = (server.tls_addr, &cfg.tls) {
-        println!("  https/mTLS: {} (bound {a})", t.public_url);
+    if let (Some(a), Some(u)) = (server.tls_addr, &server.tls_url) {
+        println!("  https:      {u} (bound {a})");
     }
     println!("  issuer:     {}", server.issuer);
     println!(

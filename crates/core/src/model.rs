@@ -227,8 +227,10 @@ pub struct Client {
     pub tokens_not_before: Option<UnixTime>,
     /// Client-certificate registration (RFC 8705): what `tls_client_auth` matches, the
     /// thumbprints `self_signed_tls_client_auth` accepts, and whether tokens are bound.
+    #[serde(default, skip_serializing_if = "ClientTls::is_empty")]
     pub tls: ClientTls,
     /// DNS names the CA may put in this application's certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
     /// Creation time.
     pub created_at: UnixTime,

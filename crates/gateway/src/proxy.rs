@@ -426,7 +426,12 @@ impl Gateway {
             let rules = api_spec.mtls.as_ref().ok_or(GatewayError::Internal)?;
             let client = rules
                 .verify(chain, now)
-                .and_then(|id| rules.client_for(&id))
+                .and_then(|id| {
+                    if catalog.certificate_revoked(&id.serial) {
+                        return Err(crate::mtls::CertError::Revoked);
+                    }
+                    rules.client_for(&id)
+                })
                 .map_err(|e| {
                     tracing::debug!(error = %e, api = %api_spec.api, "client certificate refused");
                     invalid.clone()

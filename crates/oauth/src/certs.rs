@@ -396,3 +396,6 @@ fn record(
 
 /// Shared handle.
 pub type SharedCertificates = Arc<CertificateService>;
+
+#[cfg(test)]
+mod tests;

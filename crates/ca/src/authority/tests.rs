@@ -347,6 +347,8 @@ fn dns_names_are_validated() {
         "api.example.com"
     );
     assert_eq!(validate_dns_name("*.svc.local").expect("ok"), "*.svc.local");
+    assert_eq!(validate_dns_name("127.0.0.1").expect("ok"), "127.0.0.1");
+    assert_eq!(validate_dns_name("::1").expect("ok"), "::1");
     for bad in [
         "",
         "-a.com",

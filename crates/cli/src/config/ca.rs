@@ -90,8 +90,8 @@ pub struct ControlTls {
     pub cert: ServerCertSource,
     /// Client certificates at the handshake.
     pub client_certs: ClientCerts,
-    /// Public base URL.
-    pub public_url: String,
+    /// Public base URL (`None`: `https://<first host>:<bound port>`, decided once bound).
+    pub public_url: Option<String>,
     /// Extra CAs for `tls_client_auth`.
     pub client_ca_file: Option<PathBuf>,
 }
@@ -206,16 +206,9 @@ pub(super) fn resolve_tls(
                     "must be an https URL without query or fragment",
                 ));
             }
-            u.trim_end_matches('/').to_owned()
+            Some(u.trim_end_matches('/').to_owned())
         }
-        None => {
-            let host = match &cert {
-                ServerCertSource::Issued { hosts } => hosts.first().cloned(),
-                ServerCertSource::Files(_) => None,
-            }
-            .unwrap_or_else(|| listen.ip().to_string());
-            format!("https://{host}:{}", listen.port())
-        }
+        None => None,
     };
     Ok(Some(ControlTls {
         listen,

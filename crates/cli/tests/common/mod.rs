@@ -68,6 +68,10 @@ pub(crate) struct TestServer {
     pub(crate) state: Arc<OAuthState>,
     /// `http://127.0.0.1:PORT` of the gateway, when the config has a `[gateway]` section.
     pub(crate) gateway: Option<String>,
+    /// The HTTPS listener's base URL, when the config has a `[tls]` section.
+    pub(crate) tls_url: Option<String>,
+    /// The HTTPS listener's bound address.
+    pub(crate) tls_addr: Option<std::net::SocketAddr>,
     server: RunningServer,
     _dir: TempDir,
 }
@@ -80,6 +84,12 @@ impl TestServer {
 
     /// Starts a server with `toml` as its config file.
     pub(crate) async fn start_with_config(toml: &str) -> Self {
+        Self::start_with_config_at(toml, START).await
+    }
+
+    /// Starts a server whose fake clock starts at `now` (external tools such as curl check
+    /// certificates against the real time: give them `now` = the real time).
+    pub(crate) async fn start_with_config_at(toml: &str, now: i64) -> Self {
         let dir = temp_dir();
         let flags = Flags {
             listen: Some("127.0.0.1:0".into()),
@@ -88,7 +98,7 @@ impl TestServer {
         };
         let raw = parse_str(toml).expect("test config parses");
         let cfg = resolve_with(&flags, &MapEnv::default(), raw).expect("test config is valid");
-        let clock = Arc::new(FakeClock::new(UnixTime(START)));
+        let clock = Arc::new(FakeClock::new(UnixTime(now)));
         let server = gatehouse::server::start(&cfg, Arc::clone(&clock) as Arc<dyn Clock>)
             .await
             .expect("server starts");
@@ -108,9 +118,56 @@ impl TestServer {
             http,
             state: Arc::clone(&server.state),
             gateway: server.gateway_addr.map(|a| format!("http://{a}")),
+            tls_url: server.tls_url.clone(),
+            tls_addr: server.tls_addr,
             server,
             _dir: dir,
         }
+    }
+
+    /// An absolute URL on the HTTPS listener.
+    pub(crate) fn tls(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.tls_url.as_deref().expect("server started with [tls]")
+        )
+    }
+
+    /// A client for the HTTPS listener: trusts our CA's certificates as valid at the
+    /// server's fake clock (see [`FakeClockServerVerifier`]), resolves the listener's host
+    /// name to its loopback address, and presents `identity` (chain + key, PEM) if given.
+    pub(crate) fn https_client(&self, identity: Option<&str>) -> reqwest::Client {
+        let ca = self.state.ca.as_ref().expect("CA enabled");
+        let url = url::Url::parse(self.tls_url.as_deref().expect("[tls]")).expect("url");
+        let verifier = Arc::new(FakeClockServerVerifier {
+            roots: ca.verifier().clone(),
+            clock: Arc::clone(&self.clock),
+        });
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+        let config = match identity {
+            Some(pem) => {
+                use rustls::pki_types::pem::PemObject;
+                let chain = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("identity certificates");
+                let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(pem.as_bytes())
+                    .expect("identity key");
+                builder.with_client_auth_cert(chain, key).expect("identity")
+            }
+            None => builder.with_no_client_auth(),
+        };
+        reqwest::Client::builder()
+            .no_proxy()
+            .use_preconfigured_tls(config)
+            .resolve(url.host_str().expect("host"), self.tls_addr.expect("bound"))
+            .build()
+            .expect("https client")
     }
 
     /// An absolute URL on the gateway.
@@ -471,4 +528,75 @@ pub(crate) async fn verify_with_jsonwebtoken(
         "token is not expired on the server's clock"
     );
     data.claims
+}
+
+/// Verifies the server's certificate chain against our CA at the server's fake clock (the
+/// certificates it issues are valid from the fake "now", which the system clock has not
+/// reached), then the name, then the handshake signature as rustls would.
+#[derive(Debug)]
+pub(crate) struct FakeClockServerVerifier {
+    roots: gatehouse_ca::ChainVerifier,
+    clock: Arc<FakeClock>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for FakeClockServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone()];
+        chain.extend(intermediates.iter().cloned());
+        let id = self
+            .roots
+            .verify(&chain, self.clock.now(), gatehouse_ca::Usage::Server)
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let name = match server_name {
+            rustls::pki_types::ServerName::DnsName(d) => d.as_ref().to_owned(),
+            other => other.to_str().into_owned(),
+        };
+        if !id.san_dns.iter().any(|d| d.eq_ignore_ascii_case(&name)) {
+            return Err(rustls::Error::General(format!(
+                "certificate is not for {name}"
+            )));
+        }
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::aws_lc_rs::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

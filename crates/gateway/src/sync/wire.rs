@@ -28,6 +28,9 @@ pub struct Snapshot {
     pub api_keys: Vec<ApiKey>,
     /// Revoked token ids, with the time they would have expired.
     pub revoked: Vec<(String, UnixTime)>,
+    /// Serials (lowercase hex) of revoked certificates that have not expired.
+    #[serde(default)]
+    pub revoked_certificates: Vec<String>,
 }
 
 /// A batch of usage records pushed by a gateway.
@@ -64,6 +67,9 @@ impl Snapshot {
         let mut revoked: Vec<(String, UnixTime)> =
             catalog.revoked().map(|(j, e)| (j.clone(), *e)).collect();
         revoked.sort();
+        let mut revoked_certificates: Vec<String> =
+            catalog.revoked_certificates().cloned().collect();
+        revoked_certificates.sort();
         Self {
             format: FORMAT,
             issuer: issuer.to_owned(),
@@ -74,6 +80,7 @@ impl Snapshot {
             subscriptions,
             api_keys,
             revoked,
+            revoked_certificates,
         }
     }
 
@@ -87,5 +94,6 @@ impl Snapshot {
             self.revoked,
         )
         .with_api_keys(self.api_keys)
+        .with_revoked_certificates(self.revoked_certificates)
     }
 }
