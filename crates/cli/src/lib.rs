@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 mod control_tls;
 pub mod fsutil;
+pub mod gateway_identity;
 pub mod gateway_listener;
 pub mod reload;
 pub mod server;

@@ -23,6 +23,8 @@ pub struct RunningListener {
     pub tls: Option<gatehouse_gateway::spec::ListenerTls>,
     /// Worker threads.
     pub workers: usize,
+    /// The gateway's CA-issued client certificate, when one was configured at start.
+    pub identity: Option<Arc<crate::gateway_identity::GatewayIdentity>>,
 }
 
 impl RunningListener {
@@ -32,7 +34,17 @@ impl RunningListener {
             listen: spec.listen,
             tls: spec.tls.clone(),
             workers: spec.workers,
+            identity: None,
         }
+    }
+
+    /// With the gateway's running CA identity.
+    pub fn with_identity(
+        mut self,
+        identity: Option<Arc<crate::gateway_identity::GatewayIdentity>>,
+    ) -> Self {
+        self.identity = identity;
+        self
     }
 }
 
@@ -136,6 +148,15 @@ pub fn load(
         ));
     }
     crate::standalone::check_can_sign(&spec, control.as_ref())?;
+    match (&spec.ca_identity, &running.identity) {
+        (Some(handle), Some(identity)) => identity.attach(handle),
+        (Some(_), None) => {
+            return Err(
+                "upstream_tls.client_certificate = \"gatehouse\" was added: restart to obtain the gateway's certificate".into(),
+            );
+        }
+        (None, _) => {}
+    }
     Ok(Gateway::new(spec, Arc::clone(control), recorder))
 }
 

@@ -39,6 +39,8 @@ pub struct RunningServer {
     pub tls_url: Option<String>,
     tls_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     usage: Option<Arc<crate::usage_flush::UsageFlusher>>,
+    /// The gateway's CA-issued upstream certificate, when configured (tests renew it).
+    pub gateway_identity: Option<Arc<crate::gateway_identity::GatewayIdentity>>,
     gateway_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Where the admin token was written (when generated).
     pub admin_token_file: PathBuf,
@@ -195,6 +197,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     let mut gateway_addr = None;
     let mut usage = None;
     let mut gateway_task = None;
+    let mut gateway_identity = None;
     if let (Some(spec), Some(gl)) = (&cfg.gateway, gateway_listener) {
         gateway_addr = Some(gl.addr);
         let catalog = state.catalog.get();
@@ -215,6 +218,23 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
         ));
         flusher.spawn(shutdown.subscribe());
         usage = Some(flusher);
+        let identity = match &spec.ca_identity {
+            Some(handle) => {
+                let ca = state.ca.as_ref().context(
+                    "upstream_tls.client_certificate = \"gatehouse\" needs the CA ([ca] enabled)",
+                )?;
+                Some(
+                    crate::gateway_identity::GatewayIdentity::start(
+                        crate::gateway_identity::Issuer::Local(Arc::clone(ca)),
+                        Arc::clone(&state.clock),
+                        handle,
+                        shutdown.subscribe(),
+                    )
+                    .await?,
+                )
+            }
+            None => None,
+        };
         let gateway: gatehouse_gateway::SharedGateway = Arc::new(arc_swap::ArcSwap::from_pointee(
             gatehouse_gateway::Gateway::new(spec.clone(), Arc::clone(&control), &recorder)
                 .with_metrics(Arc::clone(&gateway_metrics)),
@@ -223,7 +243,8 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
             crate::reload::spawn(
                 crate::reload::Reloadable {
                     path: path.clone(),
-                    running: crate::reload::RunningListener::of(spec),
+                    running: crate::reload::RunningListener::of(spec)
+                        .with_identity(identity.clone()),
                     gateway: Arc::clone(&gateway),
                     control: Arc::clone(&control),
                     recorder: Arc::clone(&recorder),
@@ -233,6 +254,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
                 shutdown.subscribe(),
             );
         }
+        gateway_identity = identity;
         let app =
             gatehouse_gateway::router(gateway).layer(axum::middleware::from_fn(request_id_layer()));
         gateway_task = Some(crate::gateway_listener::spawn(
@@ -259,6 +281,7 @@ pub async fn start(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runnin
     }));
     readiness.set_ready();
     Ok(RunningServer {
+        gateway_identity,
         usage,
         gateway_task,
         gateway_addr,

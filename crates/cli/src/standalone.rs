@@ -249,7 +249,7 @@ pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result
     let tls = crate::gateway_listener::prepare(&cfg.spec, cfg.insecure_http)?;
     let bound = crate::gateway_listener::bind(&cfg.spec)?;
     let addr = bound.addr;
-    let plane = RemoteControlPlane::new(cfg.sync.max_staleness, clock);
+    let plane = RemoteControlPlane::new(cfg.sync.max_staleness, Arc::clone(&clock));
     let sync =
         SyncClient::new(cfg.sync.clone(), Arc::clone(&plane)).context("gateway.control_plane")?;
     match tokio::time::timeout(Duration::from_secs(10), sync.sync_once(Duration::ZERO)).await {
@@ -263,6 +263,18 @@ pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result
     }
     let (shutdown, _) = watch::channel(false);
     sync.spawn(shutdown.subscribe());
+    let identity = match &cfg.spec.ca_identity {
+        Some(handle) => Some(
+            crate::gateway_identity::GatewayIdentity::start(
+                crate::gateway_identity::Issuer::Remote(Arc::clone(&sync)),
+                Arc::clone(&clock),
+                handle,
+                shutdown.subscribe(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let control: Arc<dyn ControlPlane> = plane.clone();
     let recorder = Arc::new(UsageRecorder::new());
     let metrics = Arc::new(GatewayMetrics::default());
@@ -280,7 +292,7 @@ pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result
         crate::reload::spawn(
             crate::reload::Reloadable {
                 path: path.clone(),
-                running: crate::reload::RunningListener::of(&cfg.spec),
+                running: crate::reload::RunningListener::of(&cfg.spec).with_identity(identity),
                 gateway: Arc::clone(&gateway),
                 control,
                 recorder,

@@ -53,6 +53,7 @@ struct Env {
     url: String,
     gateway: String,
     admin: String,
+    clock: Arc<FakeClock>,
     _server: gatehouse::server::RunningServer,
     _dir: gatehouse_testkit::TempDir,
 }
@@ -149,8 +150,18 @@ impl Pki {
 
 impl Backend {
     async fn start(pki: &Pki) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(pki, listener, pki.ca_der.clone())
+    }
+
+    /// Serves on `listener`, requiring client certificates that chain to `client_ca`.
+    fn serve(
+        pki: &Pki,
+        listener: tokio::net::TcpListener,
+        client_ca: CertificateDer<'static>,
+    ) -> Self {
         let mut roots = RootCertStore::empty();
-        roots.add(pki.ca_der.clone()).unwrap();
+        roots.add(client_ca).unwrap();
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()
             .unwrap();
@@ -163,7 +174,6 @@ impl Backend {
             .unwrap();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
@@ -174,9 +184,18 @@ impl Backend {
                         return;
                     };
                     let names = client_names(tls.get_ref().1.peer_certificates());
+                    let uris = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(gatehouse_ca::identity_of)
+                        .map(|id| id.san_uris)
+                        .unwrap_or_default();
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let body = json!({
                             "client_dns_names": names,
+                            "client_uris": uris,
                             "path": req.uri().path(),
                             "client_id": req.headers().get("x-gatehouse-client-id")
                                 .and_then(|v| v.to_str().ok()),
@@ -240,6 +259,11 @@ fn flags(dir: &Path) -> Flags {
 }
 
 async fn start(upstream: &str, tls: &str) -> Env {
+    start_at(upstream, tls, 1_800_000_000).await
+}
+
+/// [`start`] with the server's clock at `now`.
+async fn start_at(upstream: &str, tls: &str, now: i64) -> Env {
     let dir = temp_dir();
     let toml = gateway_toml(upstream, tls);
     let cfg = resolve_with(
@@ -248,7 +272,8 @@ async fn start(upstream: &str, tls: &str) -> Env {
         parse_str(&toml).unwrap(),
     )
     .unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(FakeClock::new(UnixTime(1_800_000_000)));
+    let fake = Arc::new(FakeClock::new(UnixTime(now)));
+    let clock: Arc<dyn Clock> = Arc::clone(&fake) as Arc<dyn Clock>;
     let server = gatehouse::server::start(&cfg, clock).await.unwrap();
     let admin = std::fs::read_to_string(&server.admin_token_file)
         .unwrap()
@@ -259,6 +284,7 @@ async fn start(upstream: &str, tls: &str) -> Env {
         url: format!("http://{}", server.addr),
         gateway: format!("http://{}", server.gateway_addr.unwrap()),
         admin,
+        clock: fake,
         _server: server,
         _dir: dir,
     }
@@ -355,6 +381,78 @@ async fn mtls_upstream_sees_the_gateway_certificate() {
         assert_eq!(body["path"], "/orders");
         assert_eq!(body["client_id"], id.as_str());
     }
+}
+
+#[tokio::test]
+async fn the_gateway_presents_its_own_certificate_from_the_built_in_ca_and_renews_it() {
+    // The backend (rustls) checks the gateway's certificate against the real time, so the
+    // server's clock starts there: the CA issues from "now".
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the backend reads the system clock"
+    )]
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let pki = Pki::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let tls = format!(
+        "upstream_tls = {{ {}, client_certificate = \"gatehouse\" }}",
+        pki.entry("ca_file", "ca.pem")
+    );
+    let env = start_at(&url, &tls, i64::try_from(real_now).unwrap()).await;
+    // The backend trusts only Gatehouse's CA for client certificates.
+    let our_ca = env
+        ._server
+        .state
+        .ca
+        .as_ref()
+        .unwrap()
+        .authority()
+        .root()
+        .clone();
+    let _backend = Backend::serve(&pki, listener, our_ca);
+    let (_, token) = env.client_token().await;
+    let r = env.get_orders(&token).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["client_uris"],
+        json!(["spiffe://gatehouse.local/gatehouse/gateway"])
+    );
+
+    // Renewal at two thirds of the lifetime (24 h), in place: no restart.
+    let identity = env._server.gateway_identity.as_ref().unwrap();
+    let first = identity.current_certificate().unwrap();
+    assert!(!identity.renew_if_due().await.unwrap(), "fresh: not due");
+    env.clock.advance(16 * 3600 + 1);
+    assert!(identity.renew_if_due().await.unwrap(), "two thirds: due");
+    let second = identity.current_certificate().unwrap();
+    assert_ne!(first.cert[0], second.cert[0]);
+    let (nb1, nb2) = (
+        gatehouse_ca::identity_of(&first.cert[0])
+            .unwrap()
+            .not_before,
+        gatehouse_ca::identity_of(&second.cert[0])
+            .unwrap()
+            .not_before,
+    );
+    assert_eq!(nb2 - nb1, 16 * 3600 + 1);
+}
+
+#[test]
+fn config_error_names_a_client_certificate_of_unknown_origin() {
+    let msg = config_error("upstream_tls = { client_certificate = \"vault\" }");
+    assert!(msg.contains("client_certificate"), "{msg}");
+    let pki = Pki::new();
+    let msg = config_error(&format!(
+        "upstream_tls = {{ client_certificate = \"gatehouse\", {}, {} }}",
+        pki.entry("client_cert_file", "gateway.pem"),
+        pki.entry("client_key_file", "gateway.key")
+    ));
+    assert!(msg.contains("replaces client_cert_file"), "{msg}");
 }
 
 #[tokio::test]

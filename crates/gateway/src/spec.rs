@@ -9,7 +9,10 @@ use std::time::Duration;
 use gatehouse_core::{Scope, ScopeSet, parse_duration};
 use serde::Deserialize;
 
-use crate::tls::{self, ClientIdentitySource, FileIdentity, UpstreamTls};
+use crate::tls::{self, ClientIdentitySource, FileIdentity, SwappableIdentity, UpstreamTls};
+
+/// The one gateway identity every API's `client_certificate = "gatehouse"` shares.
+type CaIdentityCell = std::cell::OnceCell<Arc<SwappableIdentity>>;
 
 /// A gateway configuration error, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -178,6 +181,9 @@ pub struct RawUpstreamTls {
     pub client_cert_file: Option<String>,
     /// Private key of `client_cert_file`.
     pub client_key_file: Option<String>,
+    /// `"gatehouse"`: present the gateway's own certificate from the built-in CA, issued at
+    /// start and renewed before it expires (instead of `client_cert_file`).
+    pub client_certificate: Option<String>,
     /// Name to verify in the backend's certificate (and send as SNI) instead of the URL host.
     pub server_name: Option<String>,
 }
@@ -276,6 +282,10 @@ pub struct GatewaySpec {
     pub apis: Vec<ApiSpec>,
     /// TLS on the listener, when configured.
     pub tls: Option<ListenerTls>,
+    /// The gateway's own certificate from the built-in CA, when an API's `upstream_tls` asks
+    /// for it (`client_certificate = "gatehouse"`): empty until the runtime fills it, then
+    /// replaced at each renewal; every such API's connection pool presents the current one.
+    pub ca_identity: Option<Arc<SwappableIdentity>>,
 }
 
 /// The listener's TLS settings.
@@ -376,11 +386,12 @@ impl RawGateway {
         let listen: SocketAddr = listen
             .parse()
             .map_err(|_| err("gateway.listen", format!("{listen:?} is not an address")))?;
+        let ca_identity = std::cell::OnceCell::new();
         let apis = self
             .apis
             .iter()
             .enumerate()
-            .map(|(i, a)| a.validate(&format!("gateway.apis[{i}]")))
+            .map(|(i, a)| a.validate(&format!("gateway.apis[{i}]"), &ca_identity))
             .collect::<Result<Vec<_>, _>>()?;
         let strip_headers = self
             .strip_headers
@@ -436,19 +447,20 @@ impl RawGateway {
             forward_auth_cert_header,
             apis,
             tls,
+            ca_identity: ca_identity.into_inner(),
         }))
     }
 }
 
 impl RawApi {
-    fn validate(&self, at: &str) -> Result<ApiSpec, SpecError> {
+    fn validate(&self, at: &str, ca_identity: &CaIdentityCell) -> Result<ApiSpec, SpecError> {
         if self.api.trim().is_empty() {
             return Err(err(
                 format!("{at}.api"),
                 "name or audience of a registered API is required",
             ));
         }
-        let (upstreams, upstream_tls) = self.upstreams(at)?;
+        let (upstreams, upstream_tls) = self.upstreams(at, ca_identity)?;
         let timeout = match &self.timeout {
             Some(t) => parse_duration(t).map_err(|e| err(format!("{at}.timeout"), e))?,
             None => Duration::from_secs(30),
@@ -663,7 +675,11 @@ impl RawMtls {
 
 impl RawApi {
     /// The upstream URLs, all `http://` or all `https://`, and the TLS settings for the latter.
-    fn upstreams(&self, at: &str) -> Result<(Vec<http::Uri>, Option<UpstreamTls>), SpecError> {
+    fn upstreams(
+        &self,
+        at: &str,
+        ca_identity: &CaIdentityCell,
+    ) -> Result<(Vec<http::Uri>, Option<UpstreamTls>), SpecError> {
         if self.upstreams.is_empty() {
             return Err(err(
                 format!("{at}.upstreams"),
@@ -692,7 +708,7 @@ impl RawApi {
             upstreams.push(uri);
         }
         let tls = match (https, &self.upstream_tls) {
-            (Some(true), raw) => Some(raw.clone().unwrap_or_default().validate(at)?),
+            (Some(true), raw) => Some(raw.clone().unwrap_or_default().validate(at, ca_identity)?),
             (_, Some(_)) => {
                 return Err(err(
                     format!("{at}.upstream_tls"),
@@ -706,7 +722,11 @@ impl RawApi {
 }
 
 impl RawUpstreamTls {
-    fn validate(&self, api_at: &str) -> Result<UpstreamTls, SpecError> {
+    fn validate(
+        &self,
+        api_at: &str,
+        ca_identity: &CaIdentityCell,
+    ) -> Result<UpstreamTls, SpecError> {
         let at = format!("{api_at}.upstream_tls");
         let roots = match &self.ca_file {
             Some(f) => {
@@ -714,8 +734,32 @@ impl RawUpstreamTls {
             }
             None => tls::public_roots(),
         };
+        let from_ca = match self.client_certificate.as_deref() {
+            None => false,
+            Some("gatehouse")
+                if self.client_cert_file.is_none() && self.client_key_file.is_none() =>
+            {
+                true
+            }
+            Some("gatehouse") => {
+                return Err(err(
+                    format!("{at}.client_certificate"),
+                    "\"gatehouse\" replaces client_cert_file and client_key_file: set one or the other",
+                ));
+            }
+            Some(other) => {
+                return Err(err(
+                    format!("{at}.client_certificate"),
+                    format!("{other:?}: expected \"gatehouse\" (the built-in CA)"),
+                ));
+            }
+        };
         let identity: Option<Arc<dyn ClientIdentitySource>> =
             match (&self.client_cert_file, &self.client_key_file) {
+                _ if from_ca => {
+                    let shared = ca_identity.get_or_init(|| Arc::new(SwappableIdentity::default()));
+                    Some(Arc::clone(shared) as Arc<dyn ClientIdentitySource>)
+                }
                 (Some(cert), Some(key)) => {
                     let chain = tls::read_certificates(Path::new(cert))
                         .map_err(|e| err(format!("{at}.client_cert_file"), e))?;

@@ -73,6 +73,32 @@ pub struct FileIdentity {
     key: Arc<CertifiedKey>,
 }
 
+/// A client certificate replaced while the gateway runs (the gateway's own certificate from
+/// the built-in CA, renewed before expiry): handshakes after [`set`](Self::set) present the
+/// new one; connections already pooled keep theirs until they close.
+#[derive(Debug, Default)]
+pub struct SwappableIdentity {
+    current: arc_swap::ArcSwapOption<CertifiedKey>,
+}
+
+impl SwappableIdentity {
+    /// Presents `key` from the next upstream handshake on.
+    pub fn set(&self, key: Arc<CertifiedKey>) {
+        self.current.store(Some(key));
+    }
+
+    /// Whether a certificate has been set.
+    pub fn is_set(&self) -> bool {
+        self.current.load().is_some()
+    }
+}
+
+impl ClientIdentitySource for SwappableIdentity {
+    fn current(&self) -> Option<Arc<CertifiedKey>> {
+        self.current.load_full()
+    }
+}
+
 /// Adapts a [`ClientIdentitySource`] to rustls.
 #[derive(Debug)]
 struct SourceResolver(Arc<dyn ClientIdentitySource>);

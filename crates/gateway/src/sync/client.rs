@@ -277,6 +277,60 @@ impl SyncClient {
         Ok(t.access_token)
     }
 
+    /// Asks the control plane's CA to sign `csr` (PEM) for this gateway's client, with a token
+    /// for the CA's audience (the gateway's client needs `ca:sign` on the `gatehouse-ca` API).
+    /// Returns the certificate chain (leaf first, PEM) and its validity.
+    pub async fn request_certificate(
+        &self,
+        csr: &str,
+    ) -> Result<(String, UnixTime, UnixTime), SyncError> {
+        let resp = self
+            .http
+            .post(format!("{}/oauth2/token", self.settings.url))
+            .basic_auth(&self.settings.client_id, Some(&self.settings.client_secret))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", "urn:gatehouse:ca"),
+                ("scope", "ca:sign"),
+            ])
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(SyncError::Refused(format!(
+                "token endpoint (for urn:gatehouse:ca, scope ca:sign): HTTP {}",
+                resp.status()
+            )));
+        }
+        let token: TokenResponse = resp.json().await?;
+        let resp = self
+            .http
+            .post(format!("{}/ca/v1/sign", self.settings.url))
+            .bearer_auth(&token.access_token)
+            .json(&serde_json::json!({ "csr": csr }))
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            let detail = body.get("detail").and_then(|d| d.as_str()).unwrap_or("");
+            return Err(SyncError::Refused(format!(
+                "certificate authority: HTTP {status} {detail}"
+            )));
+        }
+        let signed: serde_json::Value = resp.json().await?;
+        let field = |name: &str| {
+            signed
+                .get(name)
+                .ok_or_else(|| SyncError::Snapshot(format!("CA answer lacks {name}")))
+        };
+        let chain = field("chain")?.as_str().unwrap_or_default().to_owned();
+        let not_before = field("not_before")?.as_i64().unwrap_or_default();
+        let not_after = field("not_after")?.as_i64().unwrap_or_default();
+        Ok((chain, UnixTime(not_before), UnixTime(not_after)))
+    }
+
     /// Pushes one usage batch (idempotent by `batch_id`).
     pub async fn push_usage(
         &self,
