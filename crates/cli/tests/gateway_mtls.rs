@@ -114,6 +114,14 @@ path = "/orders/*"
 operation = "tokens-only"
 path = "/admin/*"
 accept = ["bearer"]
+[[gateway.apis]]
+api = "payments"
+upstreams = ["{echo}"]
+accept = ["mtls"]
+mtls = {{}}
+[[gateway.apis.routes]]
+operation = "any"
+path = "/payments/*"
 "#,
         cert = path("server.pem"),
         key = path("server.key"),
@@ -122,6 +130,8 @@ accept = ["bearer"]
     );
     let s = TestServer::start_with_config(&toml).await;
     s.create_api("orders", ORDERS, &["orders:read"]).await;
+    s.create_api("payments", "https://payments.example", &["payments:read"])
+        .await;
     Env {
         s,
         server_ca,
@@ -174,6 +184,70 @@ async fn a_client_certificate_with_the_applications_spiffe_id_authenticates_it()
     // The same certificate does not open an operation that accepts bearer tokens only.
     let resp = http.get(env.url("/admin/x")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A certificate from the built-in CA for `client` (CSR through the admin API), as
+/// certificate + key PEM, and its serial.
+async fn built_in_cert(s: &TestServer, client: &str) -> (String, String) {
+    let (csr, key) = gatehouse_ca::csr::generate_request(&[]).unwrap();
+    let (status, v) = s
+        .admin_json(
+            reqwest::Method::POST,
+            &format!("/admin/v1/clients/{client}/certificates"),
+            Some(serde_json::json!({ "csr": csr })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    (
+        format!("{}{}", v["chain"].as_str().unwrap(), *key),
+        v["serial"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_api_without_a_ca_file_trusts_the_built_in_ca_and_its_deny_list() {
+    let env = start().await;
+    let app = env.s.create_client("reports", "client_secret_basic").await;
+    env.s.grant(&app.id, "payments", &["payments:read"]).await;
+    let (identity, serial) = built_in_cert(&env.s, &app.id).await;
+    let http = env.https(Some(&identity));
+    let resp = http.get(env.url("/payments/1")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let echoed = json_body(resp).await;
+    assert_eq!(echoed["headers"]["x-gatehouse-client-id"], app.id);
+
+    // The built-in CA is not trusted where an API names its own CA file.
+    env.s.grant(&app.id, "orders", &["orders:read"]).await;
+    let resp = http.get(env.url("/orders/1")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // The same SPIFFE ID from another CA is refused.
+    let http_rogue = env.https(Some(&client_cert(&env.clients_ca, &app.id)));
+    let resp = http_rogue.get(env.url("/payments/1")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // Deny-listing the serial takes effect on the next request (the gateway reads the
+    // catalog the revocation reloaded), also on a connection that is already open.
+    let (status, _) = env
+        .s
+        .admin_json(
+            reqwest::Method::POST,
+            &format!("/admin/v1/certificates/{serial}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let resp = http.get(env.url("/payments/1")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // A fresh certificate for the same application works again.
+    let (fresh, _) = built_in_cert(&env.s, &app.id).await;
+    let resp = env
+        .https(Some(&fresh))
+        .get(env.url("/payments/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }
 
 #[tokio::test]

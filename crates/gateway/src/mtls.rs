@@ -23,9 +23,20 @@ pub use gatehouse_ca::{CertIdentity, CertMatch, identity_of, parse_thumbprint};
 /// Most cached verifications per API; past this the cache starts afresh.
 const MAX_CACHED: usize = 10_000;
 
+/// The built-in CA as a gateway sees it: its verifier and trust domain (from this process's
+/// CA, or synced from the control plane).
+#[derive(Debug)]
+pub struct BuiltInCa {
+    /// Trusts the CA's root.
+    pub verifier: ChainVerifier,
+    /// The trust domain of the SPIFFE IDs it issues.
+    pub trust_domain: String,
+}
+
 /// An API's client-certificate rules (validated config).
 pub struct MtlsRules {
-    verifier: ChainVerifier,
+    /// The API's own CAs; `None`: the built-in CA.
+    verifier: Option<ChainVerifier>,
     /// Certificates must match one of these (when any is set).
     pub allowed: Vec<CertMatch>,
     /// Maps `spiffe://<trust_domain>/app/<client_id>` to `client_id`.
@@ -59,20 +70,46 @@ impl MtlsRules {
     /// Rules trusting the CA certificates in `roots` (DER).
     pub fn new(roots: &[CertificateDer<'static>]) -> Result<Self, String> {
         let verifier = ChainVerifier::new(roots).map_err(|e| e.to_string())?;
-        Ok(Self {
+        Ok(Self::with(Some(verifier)))
+    }
+
+    /// Rules trusting the built-in CA (given at verification time) and mapping its SPIFFE
+    /// IDs unless a `trust_domain` or identities are set.
+    pub fn built_in() -> Self {
+        Self::with(None)
+    }
+
+    /// Whether these rules trust the built-in CA.
+    pub fn uses_built_in(&self) -> bool {
+        self.verifier.is_none()
+    }
+
+    fn with(verifier: Option<ChainVerifier>) -> Self {
+        Self {
             verifier,
             allowed: Vec::new(),
             trust_domain: None,
             identities: Vec::new(),
             cache: RwLock::new(HashMap::new()),
-        })
+        }
     }
 
-    /// Verifies `chain` (end-entity first) at `now` and returns its identity, cached.
+    /// Verifies `chain` (end-entity first) at `now` against the API's own CAs.
     pub fn verify(
         &self,
         chain: &[CertificateDer<'_>],
         now: UnixTime,
+    ) -> Result<Arc<CertIdentity>, CertError> {
+        self.verify_with(chain, now, None)
+    }
+
+    /// Verifies `chain` (end-entity first) at `now` and returns its identity, cached; rules
+    /// without CAs of their own use `built_in` (none: nothing is trusted).
+    pub fn verify_with(
+        &self,
+        chain: &[CertificateDer<'_>],
+        now: UnixTime,
+        built_in: Option<&BuiltInCa>,
     ) -> Result<Arc<CertIdentity>, CertError> {
         let key = chain_digest(chain);
         if let Some(id) = self.cache.read().get(&key)
@@ -81,7 +118,16 @@ impl MtlsRules {
         {
             return Ok(Arc::clone(id));
         }
-        let id = Arc::new(self.verify_uncached(chain, now)?);
+        let verifier = match (&self.verifier, built_in) {
+            (Some(v), _) => v,
+            (None, Some(ca)) => &ca.verifier,
+            (None, None) => return Err(CertError::Untrusted),
+        };
+        let id = Arc::new(
+            verifier
+                .verify(chain, now, Usage::Client)
+                .map_err(|_| CertError::Untrusted)?,
+        );
         let mut cache = self.cache.write();
         if cache.len() >= MAX_CACHED {
             cache.retain(|_, id| id.not_after > now.0);
@@ -93,22 +139,29 @@ impl MtlsRules {
         Ok(id)
     }
 
-    fn verify_uncached(
-        &self,
-        chain: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<CertIdentity, CertError> {
-        self.verifier
-            .verify(chain, now, Usage::Client)
-            .map_err(|_| CertError::Untrusted)
-    }
-
     /// The application `id` maps to, after the allow-lists.
     pub fn client_for(&self, id: &CertIdentity) -> Result<String, CertError> {
+        self.client_for_with(id, None)
+    }
+
+    /// [`client_for`](Self::client_for); rules on the built-in CA without a trust domain or
+    /// identities of their own map the built-in CA's SPIFFE IDs.
+    pub fn client_for_with(
+        &self,
+        id: &CertIdentity,
+        built_in: Option<&BuiltInCa>,
+    ) -> Result<String, CertError> {
         if !self.allowed.is_empty() && !self.allowed.iter().any(|m| m.matches(id)) {
             return Err(CertError::NotAllowed);
         }
-        if let Some(td) = &self.trust_domain {
+        let trust_domain = match (&self.trust_domain, built_in) {
+            (Some(td), _) => Some(td.as_str()),
+            (None, Some(ca)) if self.uses_built_in() && self.identities.is_empty() => {
+                Some(ca.trust_domain.as_str())
+            }
+            (None, _) => None,
+        };
+        if let Some(td) = trust_domain {
             let prefix = format!("spiffe://{td}/app/");
             if let Some(client) = id
                 .san_uris

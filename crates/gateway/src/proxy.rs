@@ -424,13 +424,14 @@ impl Gateway {
             && let Some(chain) = r.client_cert
         {
             let rules = api_spec.mtls.as_ref().ok_or(GatewayError::Internal)?;
+            let built_in = view.ca.as_deref();
             let client = rules
-                .verify(chain, now)
+                .verify_with(chain, now, built_in)
                 .and_then(|id| {
                     if catalog.certificate_revoked(&id.serial) {
                         return Err(crate::mtls::CertError::Revoked);
                     }
-                    rules.client_for(&id)
+                    rules.client_for_with(&id, built_in)
                 })
                 .map_err(|e| {
                     tracing::debug!(error = %e, api = %api_spec.api, "client certificate refused");

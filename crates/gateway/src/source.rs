@@ -25,6 +25,9 @@ pub struct View {
     pub issuer: Arc<str>,
     /// The key that signs identity assertions, when this process holds signing keys.
     pub signer: Option<Arc<SigningKey>>,
+    /// The built-in CA, when the control plane runs one (APIs whose `mtls` names no
+    /// `ca_file` trust it).
+    pub ca: Option<Arc<crate::mtls::BuiltInCa>>,
 }
 
 /// The view cannot be served: nothing synced yet, or the last sync is older than the limit.
@@ -53,6 +56,7 @@ pub trait ControlPlane: Send + Sync + std::fmt::Debug {
 pub struct LocalControlPlane {
     state: Arc<OAuthState>,
     issuer: Arc<str>,
+    ca: Option<Arc<crate::mtls::BuiltInCa>>,
 }
 
 // === impl LocalControlPlane ===
@@ -61,7 +65,13 @@ impl LocalControlPlane {
     /// Reads `state`.
     pub fn new(state: Arc<OAuthState>) -> Arc<Self> {
         let issuer = Arc::from(state.config.issuer.as_str());
-        Arc::new(Self { state, issuer })
+        let ca = state.ca.as_ref().map(|ca| {
+            Arc::new(crate::mtls::BuiltInCa {
+                verifier: ca.verifier().clone(),
+                trust_domain: ca.authority().trust_domain().to_string(),
+            })
+        });
+        Arc::new(Self { state, issuer, ca })
     }
 }
 
@@ -73,6 +83,7 @@ impl ControlPlane for LocalControlPlane {
             signer: ring.signer(Alg::ES256).cloned(),
             keys: Arc::clone(&*ring) as Arc<dyn JwsVerify>,
             issuer: Arc::clone(&self.issuer),
+            ca: self.ca.clone(),
         })
     }
 

@@ -70,8 +70,9 @@ pub struct RawListenerTls {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawMtls {
-    /// PEM bundle of the CAs client certificates must chain to.
-    pub ca_file: String,
+    /// PEM bundle of the CAs client certificates must chain to (default: Gatehouse's
+    /// built-in CA, whose SPIFFE IDs then map to applications without a `trust_domain`).
+    pub ca_file: Option<String>,
     /// Maps `spiffe://<trust_domain>/app/<client_id>` URI SANs to that application.
     pub trust_domain: Option<String>,
     /// When any allow-list is set, a certificate must match one entry of one of them.
@@ -600,12 +601,15 @@ impl RawListenerTls {
 impl RawMtls {
     fn validate(&self, at: &str) -> Result<crate::mtls::MtlsRules, SpecError> {
         use crate::mtls::{CertMatch, MtlsRules, parse_thumbprint};
-        if self.ca_file.is_empty() {
-            return Err(err(format!("{at}.ca_file"), "required"));
-        }
-        let roots = tls::read_certificates(Path::new(&self.ca_file))
-            .map_err(|e| err(format!("{at}.ca_file"), e))?;
-        let mut rules = MtlsRules::new(&roots).map_err(|e| err(format!("{at}.ca_file"), e))?;
+        let mut rules = match self.ca_file.as_deref() {
+            Some("") => return Err(err(format!("{at}.ca_file"), "an empty path")),
+            Some(file) => {
+                let roots = tls::read_certificates(Path::new(file))
+                    .map_err(|e| err(format!("{at}.ca_file"), e))?;
+                MtlsRules::new(&roots).map_err(|e| err(format!("{at}.ca_file"), e))?
+            }
+            None => MtlsRules::built_in(),
+        };
         let thumbprint = |field: String, t: &str| {
             parse_thumbprint(t)
                 .map(CertMatch::Thumbprint)
@@ -663,7 +667,7 @@ impl RawMtls {
             })?;
             rules.identities.push((m, id.client_id.clone()));
         }
-        if rules.trust_domain.is_none() && rules.identities.is_empty() {
+        if rules.trust_domain.is_none() && rules.identities.is_empty() && !rules.uses_built_in() {
             return Err(err(
                 at,
                 "set trust_domain (SPIFFE IDs) or identities: a certificate must map to an application",

@@ -120,7 +120,21 @@ impl RemoteControlPlane {
         let keys = JwksVerifier::from_jwks(&snapshot.jwks)
             .map_err(|e| SyncError::Snapshot(format!("jwks: {e}")))?;
         let issuer: Arc<str> = Arc::from(snapshot.issuer.as_str());
+        let ca = match &snapshot.ca {
+            Some(ca) => {
+                let roots = gatehouse_ca::parse_pem_certificates(&ca.bundle)
+                    .map_err(|e| SyncError::Snapshot(format!("ca bundle: {e}")))?;
+                let verifier = gatehouse_ca::ChainVerifier::new(&roots)
+                    .map_err(|e| SyncError::Snapshot(format!("ca bundle: {e}")))?;
+                Some(Arc::new(crate::mtls::BuiltInCa {
+                    verifier,
+                    trust_domain: ca.trust_domain.clone(),
+                }))
+            }
+            None => None,
+        };
         let view = View {
+            ca,
             catalog: Arc::new(snapshot.into_catalog()),
             keys: Arc::new(keys) as Arc<dyn JwsVerify>,
             issuer,

@@ -134,7 +134,11 @@ impl SyncState {
         if let Some(e) = cached() {
             return Ok(e);
         }
-        let snapshot = Snapshot::of(&catalog, &self.state.config.issuer, ring.jwks().clone());
+        let ca = self.state.ca.as_ref().map(|ca| super::wire::SyncedCa {
+            bundle: ca.bundle_pem().to_owned(),
+            trust_domain: ca.authority().trust_domain().to_string(),
+        });
+        let snapshot = Snapshot::of(&catalog, &self.state.config.issuer, ring.jwks().clone(), ca);
         let body = serde_json::to_vec(&snapshot).map_err(|e| {
             tracing::error!(error = %e, "snapshot serialization failed");
             Refusal::Unavailable

@@ -31,6 +31,18 @@ pub struct Snapshot {
     /// Serials (lowercase hex) of revoked certificates that have not expired.
     #[serde(default)]
     pub revoked_certificates: Vec<String>,
+    /// The built-in CA's trust bundle (PEM) and trust domain, when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<SyncedCa>,
+}
+
+/// The built-in CA as the snapshot carries it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncedCa {
+    /// Root certificate(s), PEM.
+    pub bundle: String,
+    /// SPIFFE trust domain.
+    pub trust_domain: String,
 }
 
 /// A batch of usage records pushed by a gateway.
@@ -47,7 +59,12 @@ pub struct UsageBatch {
 impl Snapshot {
     /// The snapshot of `catalog` with `jwks`, in a stable order (so equal data gives equal
     /// bytes, and equal ETags on every replica).
-    pub fn of(catalog: &Catalog, issuer: &str, jwks: serde_json::Value) -> Self {
+    pub fn of(
+        catalog: &Catalog,
+        issuer: &str,
+        jwks: serde_json::Value,
+        ca: Option<SyncedCa>,
+    ) -> Self {
         let mut apis: Vec<Api> = catalog.apis().map(|a| (**a).clone()).collect();
         apis.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         let mut entries: Vec<_> = catalog.clients().collect();
@@ -81,6 +98,7 @@ impl Snapshot {
             api_keys,
             revoked,
             revoked_certificates,
+            ca,
         }
     }
 
@@ -95,5 +113,44 @@ impl Snapshot {
         )
         .with_api_keys(self.api_keys)
         .with_revoked_certificates(self.revoked_certificates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_certificate_deny_list_and_the_ca_survive_the_wire() {
+        let catalog = Catalog::default().with_revoked_certificates(["0a1b".to_owned()]);
+        let ca = SyncedCa {
+            bundle: "-----BEGIN CERTIFICATE-----\n".into(),
+            trust_domain: "prod.example".into(),
+        };
+        let snap = Snapshot::of(
+            &catalog,
+            "https://issuer",
+            serde_json::json!({"keys": []}),
+            Some(ca),
+        );
+        let text = serde_json::to_string(&snap).expect("serialize");
+        let back: Snapshot = serde_json::from_str(&text).expect("deserialize");
+        assert_eq!(
+            back.ca.as_ref().map(|c| c.trust_domain.as_str()),
+            Some("prod.example")
+        );
+        let catalog = back.into_catalog();
+        assert!(catalog.certificate_revoked("0a1b"));
+        assert!(!catalog.certificate_revoked("0a1c"));
+    }
+
+    #[test]
+    fn snapshots_of_older_control_planes_still_parse() {
+        let old = serde_json::json!({
+            "format": FORMAT, "issuer": "i", "jwks": {"keys": []}, "apis": [], "clients": [],
+            "client_secrets": [], "subscriptions": [], "api_keys": [], "revoked": []
+        });
+        let snap: Snapshot = serde_json::from_value(old).expect("parses");
+        assert!(snap.revoked_certificates.is_empty() && snap.ca.is_none());
     }
 }
