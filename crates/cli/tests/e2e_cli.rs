@@ -347,3 +347,136 @@ fn backup_restore_round_trip_keeps_clients_and_keys() {
         "same signing keys after restore"
     );
 }
+
+#[test]
+fn cert_issue_writes_key_and_certificate_that_curl_uses_for_tls_client_auth() {
+    let dir = temp_dir();
+    let config = dir.path().join("gatehouse.toml");
+    std::fs::write(
+        &config,
+        "[tls]\nlisten = \"127.0.0.1:0\"\nhosts = [\"localhost\"]\n",
+    )
+    .unwrap();
+    let server = Server::spawn(Path::new(BIN), &["--config", config.to_str().unwrap()], &[]);
+    let https = server
+        .banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("https:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no https line in {:?}", server.banner))
+        .to_owned();
+    let port = https.rsplit(':').next().unwrap().to_owned();
+
+    cli_json(
+        &server,
+        &[
+            "api",
+            "create",
+            "--name",
+            "orders",
+            "--audience",
+            "https://orders.example",
+            "--scope",
+            "orders:read",
+        ],
+    );
+    let client = cli_json(
+        &server,
+        &[
+            "client",
+            "create",
+            "--name",
+            "billing",
+            "--auth-method",
+            "tls_client_auth",
+            "--tls-san-dns",
+            "billing.internal",
+            "--dns",
+            "billing.internal",
+        ],
+    );
+    assert!(client.get("client_secret").is_none(), "{client}");
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    cli_json(
+        &server,
+        &[
+            "grant",
+            "--client",
+            &id,
+            "--api",
+            "orders",
+            "--scope",
+            "orders:read",
+        ],
+    );
+    let out_dir = dir.path().join("certs");
+    let issued = cli_json(
+        &server,
+        &[
+            "cert",
+            "issue",
+            "--client",
+            &id,
+            "--dns",
+            "billing.internal",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        issued["spiffe_id"],
+        format!("spiffe://gatehouse.local/app/{id}")
+    );
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(out_dir.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "key.pem is private: {mode:o}");
+    }
+    let listed = cli_json(&server, &["cert", "list", "--client", &id]);
+    assert_eq!(listed["items"][0]["serial"], issued["serial"]);
+
+    let file = |n: &str| out_dir.join(n).display().to_string();
+    let (code, body) = curl(&[
+        "--cacert",
+        &file("bundle.pem"),
+        "--cert",
+        &file("cert.pem"),
+        "--key",
+        &file("key.pem"),
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        "-d",
+        "grant_type=client_credentials",
+        "-d",
+        &format!("client_id={id}"),
+        "-d",
+        "audience=https://orders.example",
+        &format!("{https}/oauth2/token"),
+    ]);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+
+    // After `cert revoke`, the same files no longer authenticate.
+    let serial = issued["serial"].as_str().unwrap();
+    cli_json(&server, &["cert", "revoke", serial]);
+    let (code, body) = curl(&[
+        "--cacert",
+        &file("bundle.pem"),
+        "--cert",
+        &file("cert.pem"),
+        "--key",
+        &file("key.pem"),
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        "-d",
+        "grant_type=client_credentials",
+        "-d",
+        &format!("client_id={id}"),
+        &format!("{https}/oauth2/token"),
+    ]);
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+}
