@@ -112,6 +112,7 @@ pub(crate) struct ControlListener {
     config: Arc<ServerConfig>,
     resolver: Arc<CertResolver>,
     issued: Option<(Arc<CertificateService>, Vec<String>, UnixTime, UnixTime)>,
+    files: Option<gatehouse_net::TlsSettings>,
     client_certs: gatehouse_net::ClientCerts,
     /// The bound address.
     pub(crate) addr: SocketAddr,
@@ -165,6 +166,10 @@ pub(crate) async fn bind(
         config,
         resolver,
         issued,
+        files: match &tls.cert {
+            ServerCertSource::Files(f) => Some(f.clone()),
+            ServerCertSource::Issued { .. } => None,
+        },
         client_certs: tls.client_certs,
     })
 }
@@ -222,6 +227,9 @@ pub(crate) fn spawn(
             }
         });
     }
+    if let Some(files) = l.files {
+        spawn_reload_on_hangup(files, Arc::clone(&l.resolver), shutdown.clone());
+    }
     tokio::spawn(gatehouse_net::serve_tls(
         l.listener,
         l.config,
@@ -230,4 +238,34 @@ pub(crate) fn spawn(
             let _ = shutdown.wait_for(|s| *s).await;
         },
     ))
+}
+
+/// Re-reads the certificate files on SIGHUP (a renewed certificate, no restart); a file that
+/// does not load keeps the current certificate.
+fn spawn_reload_on_hangup(
+    files: gatehouse_net::TlsSettings,
+    resolver: Arc<CertResolver>,
+    mut stop: watch::Receiver<bool>,
+) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            match resolver.reload(&files) {
+                Ok(()) => tracing::info!("tls: server certificate re-read"),
+                Err(e) => {
+                    tracing::error!(error = %e, "tls: server certificate NOT re-read; keeping the current one")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (files, resolver, stop);
 }

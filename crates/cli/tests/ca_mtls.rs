@@ -541,10 +541,15 @@ async fn tls_client_auth_issues_certificate_bound_tokens() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = mtls_token(&s, Some(&id), &app.id).await;
     assert_eq!(status, 401);
+    s.advance(300);
     let (fresh, fresh_key) = issue(&s, &app.id, &["billing.internal"]).await;
     let fresh_id = identity(&fresh, &fresh_key);
     let (status, _) = mtls_token(&s, Some(&fresh_id), &app.id).await;
     assert_eq!(status, 200);
+    s.advance(-100);
+    let (status, _) = mtls_token(&s, Some(&fresh_id), &app.id).await;
+    assert_eq!(status, 401, "not yet valid by the server's clock");
+    s.advance(100);
     s.advance(86_400 + 1);
     let (status, _) = mtls_token(&s, Some(&fresh_id), &app.id).await;
     assert_eq!(status, 401, "expired by the server's clock");

@@ -178,7 +178,9 @@ fn the_tls_listener_issues_its_certificate_or_reads_files() {
 #[test]
 fn the_example_configs_are_valid() {
     for name in ["gatehouse.toml", "mtls.toml"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(name);
         let raw = read_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         resolve_with(&Flags::default(), &MapEnv::default(), raw)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
