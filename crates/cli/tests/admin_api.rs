@@ -196,7 +196,7 @@ async fn unknown_fields_are_a_400_problem() {
             .is_some_and(|d| d.contains("scopez")),
         "{problem}"
     );
-    // Nothing was created: only the control plane's own API is registered.
+    // Nothing was created: only the control plane's own APIs are registered.
     let (_, apis) = server.admin_json(Method::GET, "/admin/v1/apis", None).await;
     let names: Vec<&str> = apis["items"]
         .as_array()
@@ -204,7 +204,7 @@ async fn unknown_fields_are_a_400_problem() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["gatehouse"]);
+    assert_eq!(names, ["gatehouse", "gatehouse-ca"]);
     server.stop().await;
 }
 

@@ -116,6 +116,19 @@ async fn mtls_token(
     (status, resp.json().await.unwrap())
 }
 
+/// API `orders` and a `tls_client_auth` client matching SAN DNS `billing.internal` (registered
+/// for its certificates too).
+async fn tls_client_auth_app(s: &TestServer) -> common::TestClient {
+    s.create_api("orders", ORDERS, &["orders:read"]).await;
+    s.create_client_json(json!({
+        "name": "billing",
+        "auth_method": "tls_client_auth",
+        "tls": { "san_dns": "billing.internal" },
+        "dns_names": ["billing.internal"],
+    }))
+    .await
+}
+
 #[tokio::test]
 async fn bundles_and_metadata_describe_the_ca_and_the_mtls_listener() {
     let s = start().await;
@@ -467,15 +480,7 @@ async fn renewal_over_mtls_needs_a_valid_unrevoked_certificate_of_ours() {
 #[tokio::test]
 async fn tls_client_auth_issues_certificate_bound_tokens() {
     let s = start().await;
-    s.create_api("orders", ORDERS, &["orders:read"]).await;
-    let app = s
-        .create_client_json(json!({
-            "name": "billing",
-            "auth_method": "tls_client_auth",
-            "tls": { "san_dns": "billing.internal" },
-            "dns_names": ["billing.internal"],
-        }))
-        .await;
+    let app = tls_client_auth_app(&s).await;
     assert!(app.secret.is_none(), "no secret for an mTLS client");
     s.grant(&app.id, "orders", &["orders:read"]).await;
     let (cert, key) = issue(&s, &app.id, &["billing.internal"]).await;
@@ -670,15 +675,7 @@ async fn curl_authenticates_with_a_certificate_from_the_ca() {
         .unwrap()
         .as_secs();
     let s = TestServer::start_with_config_at(CONFIG, i64::try_from(real_now).unwrap()).await;
-    s.create_api("orders", ORDERS, &["orders:read"]).await;
-    let app = s
-        .create_client_json(json!({
-            "name": "billing",
-            "auth_method": "tls_client_auth",
-            "tls": { "san_dns": "billing.internal" },
-            "dns_names": ["billing.internal"],
-        }))
-        .await;
+    let app = tls_client_auth_app(&s).await;
     s.grant(&app.id, "orders", &["orders:read"]).await;
     let (cert, key) = issue(&s, &app.id, &["billing.internal"]).await;
     let dir = gatehouse_testkit::temp_dir();

@@ -142,10 +142,14 @@ async fn check_metadata(server: &TestServer, path: &str) {
             .any(|a| a == "none" || a.as_str().is_some_and(|a| a.starts_with("HS"))),
         "{algs:?}"
     );
+    // No HTTPS listener here: no mTLS methods, no certificate-bound tokens.
+    assert_eq!(m["tls_client_certificate_bound_access_tokens"], false);
+    assert!(m.get("mtls_endpoint_aliases").is_none());
     assert_eq!(
         m["scopes_supported"],
-        // The control plane's own API (for standalone gateways) contributes gateway:sync.
-        json!(["gateway:sync", "orders:read", "orders:write"])
+        // The control plane's own APIs contribute gateway:sync (standalone gateways) and
+        // ca:sign (certificates by token).
+        json!(["ca:sign", "gateway:sync", "orders:read", "orders:write"])
     );
 }
 

@@ -350,7 +350,7 @@ async fn metadata(State(state): State<Arc<OAuthState>>) -> Response {
             .iter()
             .map(|a| a.as_str().to_owned())
             .collect(),
-        tls_client_certificate_bound_access_tokens: true,
+        tls_client_certificate_bound_access_tokens: state.mtls.base_url.is_some(),
         mtls_endpoint_aliases,
     };
     let mut resp = axum::Json(body).into_response();

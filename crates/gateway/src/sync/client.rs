@@ -256,6 +256,35 @@ impl SyncClient {
         Ok(req.send().await?)
     }
 
+    /// A token for `resource` with `scope`, by the client credentials grant.
+    async fn client_credentials(
+        &self,
+        resource: &str,
+        scope: &str,
+    ) -> Result<TokenResponse, SyncError> {
+        let resp = self
+            .http
+            .post(format!("{}/oauth2/token", self.settings.url))
+            .basic_auth(&self.settings.client_id, Some(&self.settings.client_secret))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", resource),
+                ("scope", scope),
+            ])
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            let error = body.get("error").and_then(|e| e.as_str()).unwrap_or("");
+            return Err(SyncError::Refused(format!(
+                "token endpoint ({resource}, scope {scope}): HTTP {status} {error}"
+            )));
+        }
+        Ok(resp.json().await?)
+    }
+
     /// The gateway's access token for the control plane, fetched with client credentials and
     /// reused until a minute before it expires.
     async fn token(&self) -> Result<String, SyncError> {
@@ -266,27 +295,9 @@ impl SyncClient {
         {
             return Ok(token.clone());
         }
-        let resp = self
-            .http
-            .post(format!("{}/oauth2/token", self.settings.url))
-            .basic_auth(&self.settings.client_id, Some(&self.settings.client_secret))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("resource", CONTROL_PLANE_AUDIENCE),
-                ("scope", SYNC_SCOPE),
-            ])
-            .timeout(Duration::from_secs(15))
-            .send()
+        let t = self
+            .client_credentials(CONTROL_PLANE_AUDIENCE, SYNC_SCOPE)
             .await?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let body: serde_json::Value = resp.json().await.unwrap_or_default();
-            let error = body.get("error").and_then(|e| e.as_str()).unwrap_or("");
-            return Err(SyncError::Refused(format!(
-                "token endpoint: HTTP {status} {error}"
-            )));
-        }
-        let t: TokenResponse = resp.json().await?;
         *cached = Some((t.access_token.clone(), UnixTime(now.0 + t.expires_in)));
         Ok(t.access_token)
     }
@@ -298,25 +309,9 @@ impl SyncClient {
         &self,
         csr: &str,
     ) -> Result<(String, UnixTime, UnixTime), SyncError> {
-        let resp = self
-            .http
-            .post(format!("{}/oauth2/token", self.settings.url))
-            .basic_auth(&self.settings.client_id, Some(&self.settings.client_secret))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("resource", "urn:gatehouse:ca"),
-                ("scope", "ca:sign"),
-            ])
-            .timeout(Duration::from_secs(15))
-            .send()
+        let token = self
+            .client_credentials("urn:gatehouse:ca", "ca:sign")
             .await?;
-        if !resp.status().is_success() {
-            return Err(SyncError::Refused(format!(
-                "token endpoint (for urn:gatehouse:ca, scope ca:sign): HTTP {}",
-                resp.status()
-            )));
-        }
-        let token: TokenResponse = resp.json().await?;
         let resp = self
             .http
             .post(format!("{}/ca/v1/sign", self.settings.url))
