@@ -73,6 +73,9 @@ pub enum SignError {
     /// The caller is known but may not have this certificate.
     #[error("{0}")]
     Forbidden(String),
+    /// The bearer token lacks the `ca:sign` scope.
+    #[error("the token lacks the ca:sign scope")]
+    InsufficientScope,
     /// The CSR or a parameter is invalid.
     #[error("{0}")]
     BadRequest(String),

@@ -145,9 +145,7 @@ fn caller(
         }
         let scopes = t.claims.get("scope").and_then(|s| s.as_str()).unwrap_or("");
         if !scopes.split(' ').any(|s| s == CA_SCOPE) {
-            return Err(SignError::Forbidden(format!(
-                "the token lacks the {CA_SCOPE} scope"
-            )));
+            return Err(SignError::InsufficientScope);
         }
         return Ok(t.client_id);
     }
@@ -163,7 +161,7 @@ fn caller(
 fn error_response(e: &SignError, token_sent: bool) -> Response {
     let status = match e {
         SignError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        SignError::Forbidden(_) => StatusCode::FORBIDDEN,
+        SignError::Forbidden(_) | SignError::InsufficientScope => StatusCode::FORBIDDEN,
         SignError::BadRequest(_) => StatusCode::BAD_REQUEST,
         SignError::NotFound => StatusCode::FORBIDDEN,
         SignError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -174,6 +172,14 @@ fn error_response(e: &SignError, token_sent: bool) -> Response {
         other => other.to_string(),
     };
     let mut resp = gatehouse_net::problem(status, Some(&detail), None);
+    if matches!(e, SignError::InsufficientScope) {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                "Bearer realm=\"gatehouse-ca\", error=\"insufficient_scope\", scope=\"ca:sign\"",
+            ),
+        );
+    }
     if status == StatusCode::UNAUTHORIZED {
         let challenge = if token_sent {
             "Bearer realm=\"gatehouse-ca\", error=\"invalid_token\""
