@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """Writes the seed corpora in seeds/<target>/ (run once; the output is committed).
 
+    python3 make_seeds.py            # every target
+    python3 make_seeds.py ca_csr     # only the named targets (the others' files stay as they are)
+
 Uses the RFC 7515 appendix A.3 P-256 key (kid "a") and the RFC 8037 appendix A.1 Ed25519 key:
 the same public keys that gatehouse_keys::fuzzing uses, so the signed seeds verify and the
 fuzzer starts from inputs that reach the end of the verification path.
 Needs only the `cryptography` package.
 """
 import base64
+import datetime
 import json
 import pathlib
+import sys
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -78,13 +84,79 @@ def rsa_jwks(alg: str) -> str:
                       separators=(",", ":"))
 
 
-def write(target: str, name: str, data: str) -> None:
+TARGETS = ["token_form", "client_assertion", "jws_verify", "ca_csr"]
+SELECTED = set(TARGETS)
+
+
+def write(target: str, name: str, data) -> None:
+    if target not in SELECTED:
+        return
     path = ROOT / target / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode())
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+
+def csr(key, names=(), hash_alg=hashes.SHA256()) -> x509.CertificateSigningRequest:
+    """A PKCS#10 request with an empty subject (as gatehouse_ca::csr::generate_request makes)
+    and, when given, a subjectAltName extension request."""
+    b = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+    if names:
+        b = b.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
+    return b.sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hash_alg)
+
+
+def cert(subject: str, key, issuer_name: str, issuer_key, ca: bool, sans=()) -> x509.Certificate:
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    b = (x509.CertificateBuilder()
+         .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, subject)]))
+         .issuer_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, issuer_name)]))
+         .public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(start)
+         .not_valid_after(start + datetime.timedelta(days=3650))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if sans:
+        b = b.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+def ca_seeds() -> None:
+    """CSRs as a workload sends them to /ca/v1/sign, and PEM chains (both hooks see every file)."""
+    pem = serialization.Encoding.PEM
+    der = serialization.Encoding.DER
+    t = "ca_csr"
+    dns = x509.DNSName
+    write(t, "csr_p256.pem", csr(EC_KEY).public_bytes(pem))
+    write(t, "csr_p256.der", csr(EC_KEY).public_bytes(der))
+    write(t, "csr_p256_dns.pem", csr(EC_KEY, [dns("orders.internal"), dns("Orders-2.Internal")])
+          .public_bytes(pem))
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    write(t, "csr_p384_dns.der", csr(p384, [dns("a.example")], hashes.SHA384()).public_bytes(der))
+    write(t, "csr_ed25519.pem", csr(ED_KEY).public_bytes(pem))
+    write(t, "csr_rsa2048.der", csr(RSA_KEY).public_bytes(der))
+    write(t, "csr_uri_forbidden.pem", csr(EC_KEY, [
+        x509.UniformResourceIdentifier("spiffe://gatehouse.local/app/app_x")]).public_bytes(pem))
+    write(t, "csr_ip_forbidden.der", csr(EC_KEY, [
+        x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]).public_bytes(der))
+    good = bytearray(csr(EC_KEY).public_bytes(der))
+    good[-3] ^= 0x01  # inside the signature's last INTEGER: parses, does not verify
+    write(t, "csr_bad_signature.der", bytes(good))
+    write(t, "csr_trailing_bytes.der", csr(EC_KEY).public_bytes(der) + b"\x00\x00")
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root = cert("seed root", root_key, "seed root", root_key, ca=True)
+    leaf = cert("app_5xq3Jt0mYwR2cVb7nLd9Ke", EC_KEY, "seed root", root_key, ca=False, sans=[
+        x509.UniformResourceIdentifier(f"spiffe://gatehouse.local/app/{CLIENT}")])
+    write(t, "chain_leaf_root.pem", leaf.public_bytes(pem) + root.public_bytes(pem))
+    write(t, "chain_with_text.pem", b"subject=CN = seed root\n" + root.public_bytes(pem) + b"trailer\n")
+    write(t, "not_a_certificate.pem", b"-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----\n")
 
 
 def main() -> None:
+    unknown = set(sys.argv[1:]) - set(TARGETS)
+    if unknown:
+        sys.exit(f"unknown targets {sorted(unknown)}; known: {', '.join(TARGETS)}")
+    SELECTED.intersection_update(sys.argv[1:] or TARGETS)
+    ca_seeds()
     es256 = sign({"alg": "ES256", "typ": "JWT", "kid": "a"}, assertion_claims())
     # authlib's private_key_jwt: no kid, exp = iat + 3600, aud = token endpoint.
     authlib = sign({"alg": "ES256", "typ": "JWT"}, assertion_claims(exp=IAT + 3600, jti="0f3c9e2a"))

@@ -19,6 +19,10 @@ const TARGETS: &[(&str, fn(&[u8]))] = &[
         gatehouse_keys::fuzzing::verify_with_jwks(d);
     }),
     ("jws_verify", |d| gatehouse_keys::fuzzing::ring_verify(d)),
+    ("ca_csr", |d| {
+        let _ = gatehouse_ca::csr::parse(d);
+        let _ = gatehouse_ca::parse_pem_certificates(&String::from_utf8_lossy(d));
+    }),
 ];
 
 fn main() -> ExitCode {
@@ -31,9 +35,8 @@ fn main() -> ExitCode {
             .collect(),
         Some((name, paths)) => {
             let Some(&(name, hook)) = TARGETS.iter().find(|(n, _)| n == name) else {
-                eprintln!(
-                    "unknown target {name:?}; known: token_form, client_assertion, jws_verify"
-                );
+                let known: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
+                eprintln!("unknown target {name:?}; known: {}", known.join(", "));
                 return ExitCode::from(64);
             };
             let paths = if paths.is_empty() {
