@@ -123,6 +123,7 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
         query,
         headers: req.headers(),
         client_cert: forwarded_cert.as_deref(),
+        client_cert_digest: None,
     };
     match gw.decide(&info) {
         Ok(d) => {

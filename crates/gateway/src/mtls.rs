@@ -100,18 +100,20 @@ impl MtlsRules {
         chain: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<Arc<CertIdentity>, CertError> {
-        self.verify_with(chain, now, None)
+        self.verify_with(chain, None, now, None)
     }
 
-    /// Verifies `chain` (end-entity first) at `now` and returns its identity, cached; rules
-    /// without CAs of their own use `built_in` (none: nothing is trusted).
+    /// Verifies `chain` (end-entity first) at `now` and returns its identity, cached by
+    /// `digest` (the chain's [`chain_digest`], computed here when `None`); rules without CAs
+    /// of their own use `built_in` (none: nothing is trusted).
     pub fn verify_with(
         &self,
         chain: &[CertificateDer<'_>],
+        digest: Option<&[u8; 32]>,
         now: UnixTime,
         built_in: Option<&BuiltInCa>,
     ) -> Result<Arc<CertIdentity>, CertError> {
-        let key = chain_digest(chain);
+        let key = digest.copied().unwrap_or_else(|| chain_digest(chain));
         if let Some(id) = self.cache.read().get(&key)
             && id.not_before <= now.0
             && now.0 < id.not_after
@@ -162,11 +164,15 @@ impl MtlsRules {
             (None, _) => None,
         };
         if let Some(td) = trust_domain {
-            let prefix = format!("spiffe://{td}/app/");
+            // No allocation per request: strip the three parts of the prefix in turn.
             if let Some(client) = id
                 .san_uris
                 .iter()
-                .find_map(|u| u.strip_prefix(prefix.as_str()))
+                .find_map(|u| {
+                    u.strip_prefix("spiffe://")?
+                        .strip_prefix(td)?
+                        .strip_prefix("/app/")
+                })
                 .filter(|c| !c.is_empty() && !c.contains('/'))
             {
                 return Ok(client.to_owned());

@@ -116,6 +116,9 @@ pub struct RequestInfo<'a> {
     /// The client certificate chain (end-entity first): presented at this connection's TLS
     /// handshake, or forwarded by a trusted proxy to the forward-auth endpoint.
     pub client_cert: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
+    /// `gatehouse_ca::chain_digest` of `client_cert` when already known (computed once per TLS
+    /// connection); computed per request otherwise.
+    pub client_cert_digest: Option<&'a [u8; 32]>,
 }
 
 /// Who is calling, as established by authentication.
@@ -426,7 +429,7 @@ impl Gateway {
             let rules = api_spec.mtls.as_ref().ok_or(GatewayError::Internal)?;
             let built_in = view.ca.as_deref();
             let client = rules
-                .verify_with(chain, now, built_in)
+                .verify_with(chain, r.client_cert_digest, now, built_in)
                 .and_then(|id| {
                     if catalog.certificate_revoked(&id.serial) {
                         return Err(crate::mtls::CertError::Revoked);
@@ -479,6 +482,7 @@ impl Gateway {
             query: parts.uri.query(),
             headers: &parts.headers,
             client_cert: peer_certs.as_ref().map(|p| p.chain()),
+            client_cert_digest: peer_certs.as_ref().map(|p| p.digest()),
         };
         let d = self.decide(&info)?;
         *decided = Some((

@@ -134,7 +134,11 @@ pub struct CertResolver {
 /// Only proof of key possession has been checked: validate the chain against the API's trusted
 /// CAs before believing anything in it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PeerCertificates(Arc<[CertificateDer<'static>]>);
+pub struct PeerCertificates {
+    chain: Arc<[CertificateDer<'static>]>,
+    /// Computed once per connection, not per request.
+    digest: [u8; 32],
+}
 
 /// Marks a request that arrived over TLS (handlers set `X-Forwarded-Proto: https` from it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -378,13 +382,20 @@ impl PeerCertificates {
         if chain.is_empty() {
             None
         } else {
-            Some(Self(chain))
+            let digest = gatehouse_ca::chain_digest(&chain);
+            Some(Self { chain, digest })
         }
     }
 
     /// The whole chain, end-entity first.
     pub fn chain(&self) -> &[CertificateDer<'static>] {
-        &self.0
+        &self.chain
+    }
+
+    /// SHA-256 over the length-prefixed chain ([`gatehouse_ca::chain_digest`]): the key of
+    /// cached verifications, computed once when the connection is established.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
     }
 
     /// The client's own certificate.
@@ -393,14 +404,15 @@ impl PeerCertificates {
         reason = "`new` refuses an empty chain, the only way to build one"
     )]
     pub fn end_entity(&self) -> &CertificateDer<'static> {
-        self.0
+        self
+            .chain
             .first()
             .expect("PeerCertificates::new refuses an empty chain")
     }
 
     /// The certificates the client sent after its own, in the order sent.
     pub fn intermediates(&self) -> &[CertificateDer<'static>] {
-        self.0.get(1..).unwrap_or_default()
+        self.chain.get(1..).unwrap_or_default()
     }
 }
 
@@ -408,7 +420,7 @@ impl fmt::Debug for PeerCertificates {
     /// Brief: the DER would fill the log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PeerCertificates")
-            .field("len", &self.0.len())
+            .field("len", &self.chain.len())
             .finish_non_exhaustive()
     }
 }
