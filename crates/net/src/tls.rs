@@ -404,8 +404,7 @@ impl PeerCertificates {
         reason = "`new` refuses an empty chain, the only way to build one"
     )]
     pub fn end_entity(&self) -> &CertificateDer<'static> {
-        self
-            .chain
+        self.chain
             .first()
             .expect("PeerCertificates::new refuses an empty chain")
     }
