@@ -443,7 +443,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     println!("gatehouse serving on http://{}", server.addr);
     if let Some(g) = server.gateway_addr {
-        println!("  gateway:    http://{g}");
+        let scheme = if cfg.gateway.as_ref().is_some_and(|g| g.tls.is_some()) {
+            "https"
+        } else {
+            "http"
+        };
+        println!("  gateway:    {scheme}://{g}");
     }
     if let (Some(a), Some(u)) = (server.tls_addr, &server.tls_url) {
         println!("  https:      {u} (bound {a})");

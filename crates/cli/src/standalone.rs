@@ -317,7 +317,12 @@ pub async fn start(cfg: &GatewayConfig, clock: Arc<dyn Clock>) -> anyhow::Result
 /// Runs until SIGINT/SIGTERM.
 pub async fn run(cfg: GatewayConfig) -> anyhow::Result<()> {
     let gw = start(&cfg, Arc::new(SystemClock)).await?;
-    println!("gatehouse gateway serving on http://{}", gw.addr);
+    let scheme = if cfg.spec.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("gatehouse gateway serving on {scheme}://{}", gw.addr);
     println!("  control plane: {}", cfg.sync.url);
     println!("  client id:     {}", cfg.sync.client_id);
     let handle = gw.shutdown_handle();
