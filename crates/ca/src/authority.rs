@@ -431,6 +431,13 @@ impl Authority {
     }
 }
 
+/// Whether a certificate valid from `not_before` to `not_after` should be renewed at `now`:
+/// once two thirds of its lifetime have passed (the rule every Gatehouse renewer follows).
+pub fn renewal_due(not_before: UnixTime, not_after: UnixTime, now: UnixTime) -> bool {
+    let lifetime = not_after.0.saturating_sub(not_before.0);
+    now.0 >= not_before.0.saturating_add(lifetime / 3 * 2)
+}
+
 /// Validates and lowercases a name an application may put in its certificates: a DNS name
 /// (letters, digits and hyphens in dot-separated labels, optionally a leading `*.`) or an IP
 /// address (written as an IP SAN).

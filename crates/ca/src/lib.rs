@@ -17,7 +17,7 @@ mod verify;
 
 pub use authority::{
     Authority, IssuedCertificate, LeafRequest, LifetimePolicy, MIN_LIFETIME, StoredAuthority,
-    parse_pem_certificates, pem_certificates, validate_dns_name,
+    parse_pem_certificates, pem_certificates, renewal_due, validate_dns_name,
 };
 pub use bundle::spiffe_bundle;
 pub use error::CaError;

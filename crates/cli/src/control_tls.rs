@@ -208,7 +208,7 @@ pub(crate) fn spawn(
                     _ = stop.wait_for(|s| *s) => return,
                 }
                 let now = clock.now();
-                if now.0 < from.0 + (until.0 - from.0) * 2 / 3 {
+                if !gatehouse_ca::renewal_due(from, until, now) {
                     continue;
                 }
                 match issue(&ca, &hosts, now) {

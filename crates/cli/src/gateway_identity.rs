@@ -112,10 +112,10 @@ impl GatewayIdentity {
     }
 
     fn due(&self) -> bool {
-        let now = self.clock.now().0;
+        let now = self.clock.now();
         match self.current.lock().as_ref() {
             None => true,
-            Some((_, nb, na)) => now >= nb.0 + (na.0 - nb.0) * 2 / 3,
+            Some((_, nb, na)) => gatehouse_ca::renewal_due(*nb, *na, now),
         }
     }
 

@@ -116,7 +116,6 @@ pub fn binding_holds(
     t: &AccessToken,
     client_cert: Option<&[rustls::pki_types::CertificateDer<'static>]>,
 ) -> bool {
-    use base64::Engine as _;
     let Some(cnf) = t.claims.get("cnf") else {
         return true;
     };
@@ -132,8 +131,7 @@ pub fn binding_holds(
     let Some(end_entity) = client_cert.and_then(<[_]>::first) else {
         return false;
     };
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, end_entity.as_ref());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref()) == want
+    gatehouse_ca::x5t_s256(end_entity) == want
 }
 
 /// The `kid` in a compact JWS header, if it has one (the header is not trusted: this only

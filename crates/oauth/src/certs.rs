@@ -157,13 +157,11 @@ impl CertificateService {
             intermediate,
             import,
         } = settings;
-        let stored = match store.load_ca().await? {
-            Some(rec) => Some(StoredAuthority {
-                key_pkcs8: master.decrypt(&rec.private_key_enc, KEY_AAD)?,
-                chain_pem: rec.chain_pem,
-            }),
-            None => None,
-        };
+        let stored = store
+            .load_ca()
+            .await?
+            .map(|rec| unseal(master, rec))
+            .transpose()?;
         if let Some((chain_pem, key_pem)) = import {
             let (authority, fresh) = Authority::import(td, &chain_pem, &key_pem, policy)?;
             let same = stored.as_ref().is_some_and(|s| {
@@ -196,10 +194,7 @@ impl CertificateService {
             .load_ca()
             .await?
             .ok_or(CaSetupError::Store(StoreError::NotFound))?;
-        let s = StoredAuthority {
-            key_pkcs8: master.decrypt(&rec.private_key_enc, KEY_AAD)?,
-            chain_pem: rec.chain_pem,
-        };
+        let s = unseal(master, rec)?;
         Ok((
             Self::new(Authority::from_stored(td, &s, policy)?)?,
             CaOrigin::Stored,
@@ -383,6 +378,14 @@ impl CertificateService {
         self.authority
             .issue_service_with_new_key(service, dns_names, lifetime, now)
     }
+}
+
+/// The stored CA with its key decrypted.
+fn unseal(master: &MasterKey, rec: CaRecord) -> Result<StoredAuthority, MasterKeyError> {
+    Ok(StoredAuthority {
+        key_pkcs8: master.decrypt(&rec.private_key_enc, KEY_AAD)?,
+        chain_pem: rec.chain_pem,
+    })
 }
 
 fn record(

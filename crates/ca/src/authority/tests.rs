@@ -423,3 +423,11 @@ fn generated_requests_are_signed_with_their_names() {
     assert_eq!(csr.dns_names, vec!["a.internal".to_owned()]);
     assert_eq!(csr.key, "ECDSA P-256");
 }
+
+#[test]
+fn renewal_is_due_at_two_thirds_of_the_lifetime() {
+    let (nb, na) = (UnixTime(1000), UnixTime(1000 + 86_400));
+    assert!(!renewal_due(nb, na, UnixTime(1000 + 57_599)));
+    assert!(renewal_due(nb, na, UnixTime(1000 + 57_600)));
+    assert!(renewal_due(nb, na, UnixTime(2_000_000)), "expired: due");
+}

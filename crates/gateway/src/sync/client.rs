@@ -328,16 +328,12 @@ impl SyncClient {
                 "certificate authority: HTTP {status} {detail}"
             )));
         }
-        let signed: serde_json::Value = resp.json().await?;
-        let field = |name: &str| {
-            signed
-                .get(name)
-                .ok_or_else(|| SyncError::Snapshot(format!("CA answer lacks {name}")))
-        };
-        let chain = field("chain")?.as_str().unwrap_or_default().to_owned();
-        let not_before = field("not_before")?.as_i64().unwrap_or_default();
-        let not_after = field("not_after")?.as_i64().unwrap_or_default();
-        Ok((chain, UnixTime(not_before), UnixTime(not_after)))
+        let signed: gatehouse_proto::ca::SignedCertificate = resp.json().await?;
+        Ok((
+            signed.chain,
+            UnixTime(signed.not_before),
+            UnixTime(signed.not_after),
+        ))
     }
 
     /// Pushes one usage batch (idempotent by `batch_id`).
