@@ -9,7 +9,7 @@
     reason = "integration tests and their helpers: a broken expectation must fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{ORDERS, TestClient, TestServer, expect_oauth_error, json_body, jwt_parts};
 use reqwest::{Method, StatusCode};

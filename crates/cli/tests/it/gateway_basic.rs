@@ -7,7 +7,7 @@
     reason = "test code fails loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{ORDERS, TestClient, TestServer};
 use gatehouse_testkit::echo::Echo;

@@ -10,7 +10,7 @@
     reason = "integration tests and their helpers: a broken expectation must fail loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{CLIENT_CREDENTIALS, TestServer, expect_oauth_error, header_str};
 use reqwest::{StatusCode, header};

@@ -8,7 +8,7 @@
     reason = "test code fails loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{ORDERS, TestServer};
 use gatehouse_testkit::echo::Echo;

@@ -10,7 +10,7 @@
     reason = "test code fails loudly"
 )]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

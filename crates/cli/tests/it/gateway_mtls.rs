@@ -11,7 +11,7 @@
     reason = "test code fails loudly"
 )]
 
-mod common;
+use crate::common;
 
 use common::{ORDERS, TestServer, json_body};
 use gatehouse_testkit::echo::Echo;

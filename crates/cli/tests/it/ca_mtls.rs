@@ -11,7 +11,7 @@
     reason = "test code fails loudly"
 )]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::{ORDERS, TestServer};

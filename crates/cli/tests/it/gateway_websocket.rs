@@ -9,7 +9,7 @@
     reason = "test code fails loudly"
 )]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

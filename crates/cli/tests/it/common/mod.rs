@@ -3,7 +3,7 @@
 //! requests made with `reqwest`, a real HTTP client.
 #![allow(
     dead_code,
-    reason = "each test binary uses a different subset of these helpers"
+    reason = "not every helper is used by every configuration of the tests"
 )]
 
 use std::sync::Arc;
