@@ -121,6 +121,10 @@ id_type!(
     /// A subscription's id.
     SubscriptionId, "subscription id"
 );
+id_type!(
+    /// A policy attachment's id (stable across its versions).
+    PolicyId, "policy id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,19 +9,21 @@ mod clock;
 mod env;
 mod ids;
 mod model;
+mod policy;
 mod scope;
 mod time;
 mod usage;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use env::{Env, MapEnv, ProcessEnv};
-pub use ids::{ApiId, ApiKeyId, ClientId, IdError, Kid, SecretId, SubscriptionId};
+pub use ids::{ApiId, ApiKeyId, ClientId, IdError, Kid, PolicyId, SecretId, SubscriptionId};
 pub use model::{
     Alg, AlgParseError, Api, ApiKey, AuditEvent, AuthMethod, AuthMethodParseError, CaRecord,
     CertificateRecord, ClaimMap, ClaimsError, Client, ClientSecret, ClientTls, KeyRecord, KeyState,
     MAX_CUSTOM_CLAIMS_BYTES, REGISTERED_CLAIMS, RevokedToken, Subscription, SubscriptionStatus,
     validate_custom_claims,
 };
+pub use policy::{DecisionRecord, PolicyCaching, PolicyFailure, PolicyRecord};
 pub use scope::{Audience, AudienceError, Scope, ScopeError, ScopeSet};
 pub use time::{DurationParseError, UnixTime, parse_duration};
 pub use usage::{

@@ -194,6 +194,10 @@ pub struct Api {
     /// Clients acting as this API's resource server: they may introspect tokens issued for it.
     #[serde(default)]
     pub resource_servers: Vec<ClientId>,
+    /// Clients (a team's deployment pipeline, say) that own this API: with a control-plane
+    /// token carrying `policies:write` they manage its policies.
+    #[serde(default)]
+    pub owners: Vec<ClientId>,
     /// Creation time.
     pub created_at: UnixTime,
 }

@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use gatehouse_core::{Api, ApiId, ApiKey, Client, ClientId, ClientSecret, Subscription, UnixTime};
+use gatehouse_core::{
+    Api, ApiId, ApiKey, Client, ClientId, ClientSecret, PolicyRecord, Subscription, UnixTime,
+};
 
 use crate::{Store, StoreError};
 
@@ -35,6 +37,8 @@ pub struct Catalog {
     revoked: HashMap<String, UnixTime>,
     api_keys: HashMap<[u8; 32], ApiKey>,
     revoked_certificates: HashSet<String>,
+    policies: Vec<Arc<PolicyRecord>>,
+    policies_by_api: HashMap<ApiId, Vec<Arc<PolicyRecord>>>,
 }
 
 impl Catalog {
@@ -101,6 +105,50 @@ impl Catalog {
         self
     }
 
+    /// Adds policies to a snapshot: global ones apply to every API, the others to their API
+    /// (or one of its operations). Policies of unknown APIs are ignored.
+    pub fn with_policies(mut self, policies: Vec<PolicyRecord>) -> Self {
+        let mut globals = Vec::new();
+        for p in policies {
+            let p = Arc::new(p);
+            if p.api_id.is_none() {
+                globals.push(Arc::clone(&p));
+            }
+            if let Some(api) = &p.api_id {
+                if !self.apis.contains_key(api) {
+                    continue;
+                }
+                self.policies_by_api
+                    .entry(api.clone())
+                    .or_default()
+                    .push(Arc::clone(&p));
+            }
+            self.policies.push(p);
+        }
+        if !globals.is_empty() {
+            for id in self.apis.keys() {
+                let list = self.policies_by_api.entry(id.clone()).or_default();
+                list.extend(globals.iter().cloned());
+            }
+        }
+        // Global first, then the API's own, then its operations' (a stable sort).
+        for list in self.policies_by_api.values_mut() {
+            list.sort_by_key(|p| (p.api_id.is_some(), p.operation.is_some()));
+        }
+        self
+    }
+
+    /// Every policy that may apply to the API `api` (global, API-wide and per-operation, in
+    /// that order); check [`PolicyRecord::applies_to`] for the operation.
+    pub fn policies_for(&self, api: &ApiId) -> &[Arc<PolicyRecord>] {
+        self.policies_by_api.get(api).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every policy.
+    pub fn policies(&self) -> &[Arc<PolicyRecord>] {
+        &self.policies
+    }
+
     /// Whether the certificate with this serial (lowercase hex) is deny-listed.
     pub fn certificate_revoked(&self, serial: &str) -> bool {
         self.revoked_certificates.contains(serial)
@@ -127,6 +175,7 @@ impl Catalog {
         let revoked = store.list_revoked_tokens(now).await?;
         let api_keys = store.list_api_keys().await?;
         let revoked_certs = store.list_revoked_certificates(now).await?;
+        let policies = store.list_policies().await?;
         Ok(Self::build(
             apis,
             clients,
@@ -135,7 +184,8 @@ impl Catalog {
             revoked.into_iter().map(|r| (r.jti, r.expires_at)),
         )
         .with_api_keys(api_keys)
-        .with_revoked_certificates(revoked_certs.into_iter().map(|c| c.serial)))
+        .with_revoked_certificates(revoked_certs.into_iter().map(|c| c.serial))
+        .with_policies(policies))
     }
 
     /// A client by id.

@@ -16,6 +16,7 @@ mod catalog;
 mod conflict;
 mod error;
 mod open;
+mod policies;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -30,8 +31,8 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use gatehouse_core::{
     Api, ApiId, ApiKey, ApiKeyId, AuditEvent, CaRecord, CertificateRecord, Client, ClientId,
-    ClientSecret, KeyRecord, KeyState, Kid, RevokedToken, SecretId, Subscription, UnixTime,
-    UsageQuery, UsageRecord,
+    ClientSecret, DecisionRecord, KeyRecord, KeyState, Kid, PolicyId, PolicyRecord, RevokedToken,
+    SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
 };
 
 /// Everything Gatehouse persists. Implementations: [`SqliteStore`] (embedded default) and
@@ -179,6 +180,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<CertificateRecord>, StoreError>;
     /// Forgets certificates that expired before `now`; returns how many.
     async fn purge_certificates(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    // --- Policies ---
+    /// Stores a policy version. Version 1 is inserted ([`StoreError::Conflict`] when a policy
+    /// is already attached at the same point); a later version replaces the one before it
+    /// ([`StoreError::Conflict`] when the stored version is not `version - 1`, or the
+    /// attachment differs; [`StoreError::NotFound`] for an unknown id, or an unknown API).
+    /// Every version is kept in the history.
+    async fn put_policy(&self, policy: &PolicyRecord) -> Result<(), StoreError>;
+    /// Deletes a policy and its history.
+    async fn delete_policy(&self, id: &PolicyId) -> Result<(), StoreError>;
+    /// The current version of every policy, oldest first.
+    async fn list_policies(&self) -> Result<Vec<PolicyRecord>, StoreError>;
+    /// Every version of a policy, oldest first (empty for an unknown id).
+    async fn policy_versions(&self, id: &PolicyId) -> Result<Vec<PolicyRecord>, StoreError>;
+    /// Appends decisions to the log; decisions about APIs that no longer exist are dropped.
+    async fn add_decisions(&self, records: &[DecisionRecord]) -> Result<(), StoreError>;
+    /// The newest `limit` (at most 1000) decisions made at or after `since`, about `api` or
+    /// about every API, newest first.
+    async fn list_decisions(
+        &self,
+        api: Option<&ApiId>,
+        since: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<DecisionRecord>, StoreError>;
+    /// Forgets decisions made before `before`; returns how many.
+    async fn purge_decisions(&self, before: UnixTime) -> Result<u64, StoreError>;
 
     // --- Admin tokens ---
     /// Replaces every admin token digest with this one.

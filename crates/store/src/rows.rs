@@ -26,6 +26,7 @@ pub(crate) struct ApiRow {
     pub(crate) claims: String,
     pub(crate) copy_metadata: String,
     pub(crate) resource_servers: String,
+    pub(crate) owners: String,
     pub(crate) created_at: i64,
 }
 
@@ -166,6 +167,7 @@ impl ApiRow {
             claims: json("api claims", &api.claims)?,
             copy_metadata: json("api copy_metadata", &api.copy_metadata)?,
             resource_servers: json("api resource_servers", &api.resource_servers)?,
+            owners: json("api owners", &api.owners)?,
             created_at: api.created_at.0,
         })
     }
@@ -349,6 +351,7 @@ impl TryFrom<ApiRow> for Api {
             claims: parse_json::<ClaimMap>(T, "claims", &r.claims)?,
             copy_metadata: parse_json(T, "copy_metadata", &r.copy_metadata)?,
             resource_servers: parse_json(T, "resource_servers", &r.resource_servers)?,
+            owners: parse_json(T, "owners", &r.owners)?,
             created_at: UnixTime(r.created_at),
             name: r.name,
         })

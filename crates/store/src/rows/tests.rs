@@ -13,6 +13,7 @@ fn api_row() -> ApiRow {
         claims: r#"{"tier":"gold"}"#.into(),
         copy_metadata: r#"["tenant"]"#.into(),
         resource_servers: r#"["app_1"]"#.into(),
+        owners: "[]".into(),
         created_at: 1_700_000_000,
     }
 }

@@ -4,13 +4,14 @@
 use async_trait::async_trait;
 use gatehouse_core::{
     Api, ApiId, ApiKey, ApiKeyId, AuditEvent, CaRecord, CertificateRecord, Client, ClientId,
-    ClientSecret, KeyRecord, KeyState, Kid, RevokedToken, SecretId, Subscription, UnixTime,
-    UsageQuery, UsageRecord,
+    ClientSecret, DecisionRecord, KeyRecord, KeyState, Kid, PolicyId, PolicyRecord, RevokedToken,
+    SecretId, Subscription, UnixTime, UsageQuery, UsageRecord,
 };
 use sqlx::Sqlite;
 
 use super::SqliteStore;
 use crate::conflict::{Unique, duplicate_id, write_error};
+use crate::policies;
 use crate::rows::{
     AdminTokenRow, ApiKeyRow, ApiRow, AuditRow, CaRow, CertificateRow, ClientRow, KeyRow,
     RevokedRow, SecretRow, SubscriptionRow, TransitionStamps, decode_all, encode_detail,
@@ -53,7 +54,7 @@ impl Store for SqliteStore {
         let r = ApiRow::encode(api)?;
         sqlx::query(
             "INSERT INTO apis (id, name, audience, scopes, token_ttl_secs, alg, claims, \
-             copy_metadata, resource_servers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             copy_metadata, resource_servers, owners, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(r.id)
         .bind(r.name)
@@ -64,6 +65,7 @@ impl Store for SqliteStore {
         .bind(r.claims)
         .bind(r.copy_metadata)
         .bind(r.resource_servers)
+        .bind(r.owners)
         .bind(r.created_at)
         .execute(&self.pool)
         .await
@@ -75,7 +77,7 @@ impl Store for SqliteStore {
         let r = ApiRow::encode(api)?;
         let done = sqlx::query(
             "UPDATE apis SET name = ?, audience = ?, scopes = ?, token_ttl_secs = ?, alg = ?, \
-             claims = ?, copy_metadata = ?, resource_servers = ?, created_at = ? WHERE id = ?",
+             claims = ?, copy_metadata = ?, resource_servers = ?, owners = ?, created_at = ? WHERE id = ?",
         )
         .bind(r.name)
         .bind(r.audience)
@@ -85,6 +87,7 @@ impl Store for SqliteStore {
         .bind(r.claims)
         .bind(r.copy_metadata)
         .bind(r.resource_servers)
+        .bind(r.owners)
         .bind(r.created_at)
         .bind(r.id)
         .execute(&self.pool)
@@ -602,6 +605,130 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         decode_all(rows)
+    }
+
+    async fn put_policy(&self, policy: &PolicyRecord) -> Result<(), StoreError> {
+        let row = policies::PolicyRow::encode(policy)?;
+        let conflict = |_: Unique| format!("a policy is already attached to {}", row.attachment);
+        let mut tx = self.pool.begin().await?;
+        if row.version == 1 {
+            policies::insert::<Sqlite>(&row)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, conflict))?;
+        } else {
+            let done = policies::update::<Sqlite>(&row)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| write_error(e, conflict))?;
+            if done.rows_affected() == 0 {
+                let exists: Option<(i64,)> =
+                    sqlx::query_as("SELECT version FROM policies WHERE id = ?")
+                        .bind(&row.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Err(match exists {
+                    None => StoreError::NotFound,
+                    Some(_) => StoreError::Conflict(format!(
+                        "policy {} changed since version {}",
+                        row.id,
+                        row.version - 1
+                    )),
+                });
+            }
+        }
+        policies::insert_version::<Sqlite>(&row)
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_policy(&self, id: &PolicyId) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM policies WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    async fn list_policies(&self) -> Result<Vec<PolicyRecord>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT body FROM policies")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut all = rows
+            .iter()
+            .map(|(body,)| policies::decode_policy("policies", body))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(all)
+    }
+
+    async fn policy_versions(&self, id: &PolicyId) -> Result<Vec<PolicyRecord>, StoreError> {
+        let rows: Vec<(String,)> = policies::versions::<Sqlite>(id)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|(body,)| policies::decode_policy("policy_versions", body))
+            .collect()
+    }
+
+    async fn add_decisions(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
+        let rows = policies::encode_decisions(records)?;
+        for chunk in rows.chunks(500) {
+            let all = policies::insert_decisions::<Sqlite>(chunk)
+                .build()
+                .execute(&self.pool)
+                .await;
+            match all.map_err(|e| write_error(e, |_| String::new())) {
+                Ok(_) => {}
+                // An API deleted since: insert one by one, dropping its decisions.
+                Err(StoreError::NotFound) => {
+                    for one in chunk {
+                        let r = policies::insert_decisions::<Sqlite>(std::slice::from_ref(one))
+                            .build()
+                            .execute(&self.pool)
+                            .await;
+                        if let Err(e) = r {
+                            match write_error(e, |_| String::new()) {
+                                StoreError::NotFound => {}
+                                other => return Err(other),
+                            }
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_decisions(
+        &self,
+        api: Option<&ApiId>,
+        since: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        let rows: Vec<(String,)> =
+            policies::select_decisions::<Sqlite>(api.map(ApiId::as_str), since, limit)
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(body,)| policies::decode_decision(body))
+            .collect()
+    }
+
+    async fn purge_decisions(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let done = policies::purge_decisions::<Sqlite>(before)
+            .build()
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {

@@ -45,6 +45,7 @@ pub(crate) fn api(id: &str, name: &str, created_at: i64) -> Api {
         claims: ClaimMap::new(),
         copy_metadata: Vec::new(),
         resource_servers: Vec::new(),
+        owners: Vec::new(),
         created_at: UnixTime(created_at),
     }
 }
@@ -62,6 +63,7 @@ pub(crate) fn rich_api(id: &str) -> Api {
         claims: claims(awkward_json()),
         copy_metadata: vec!["tenant".to_owned(), "région".to_owned(), String::new()],
         resource_servers: vec![ClientId::parse("app_rs").unwrap()],
+        owners: vec![ClientId::parse("app_owner").unwrap()],
         created_at: UnixTime(-5),
         ..api(id, "unused", 0)
     }

@@ -13,6 +13,7 @@ pub(crate) mod catalog;
 pub(crate) mod clients;
 pub(crate) mod fixtures;
 pub(crate) mod keys;
+pub(crate) mod policies;
 pub(crate) mod subscriptions;
 pub(crate) mod tokens;
 pub(crate) mod usage;
@@ -103,6 +104,13 @@ macro_rules! conformance_tests {
             ca::a_certificate_for_a_missing_client_is_not_found_and_duplicates_conflict,
             ca::revocation_keeps_the_first_time_and_the_deny_list_skips_expired,
             ca::purge_and_client_deletion_remove_certificates,
+            policies::policy_versions_are_compare_and_set_and_kept_in_history,
+            policies::one_policy_per_attachment_point,
+            policies::deleting_a_policy_or_its_api_deletes_it_and_its_history,
+            policies::a_policy_for_a_missing_api_is_not_found,
+            policies::decisions_list_newest_first_per_api_and_purge_by_time,
+            policies::decisions_about_a_deleted_api_are_dropped,
+            policies::catalog_orders_global_api_and_operation_policies,
             catalog::catalog_load_sees_every_record_type,
             catalog::catalog_cache_reload_swaps_in_changes,
         );
