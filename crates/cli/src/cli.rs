@@ -56,6 +56,12 @@ pub enum Command {
         #[command(subcommand)]
         cmd: CertCmd,
     },
+    /// Rego policies: test them locally, and upload, show, version and detach them.
+    Policy {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
     /// Manage signing keys.
     Keys {
         /// What to do.
@@ -177,6 +183,14 @@ pub enum ApiCmd {
         #[arg(long = "client", value_name = "CLIENT_ID")]
         clients: Vec<String>,
     },
+    /// Set the clients that own an API and may manage its policies (replaces the list).
+    SetOwners {
+        /// Id, name or audience.
+        api: String,
+        /// Client id (repeatable; none clears the list).
+        #[arg(long = "client", value_name = "CLIENT_ID")]
+        clients: Vec<String>,
+    },
     /// List APIs.
     List,
     /// Show one API (by id, name or audience).
@@ -280,6 +294,93 @@ pub struct ClientCreateArgs {
     /// Static custom claim NAME=VALUE (repeatable).
     #[arg(long = "claim", value_name = "NAME=VALUE")]
     pub claims: Vec<String>,
+}
+
+/// Where a policy is attached: `--global`, `--api API`, or `--api API --operation OP`.
+#[derive(Debug, clap::Args)]
+pub struct PolicyTarget {
+    /// The global policy (every API; admins only).
+    #[arg(long, conflicts_with_all = ["api", "operation"])]
+    pub global: bool,
+    /// The API (id, name or audience).
+    #[arg(long, required_unless_present = "global")]
+    pub api: Option<String>,
+    /// One operation of the API.
+    #[arg(long, requires = "api")]
+    pub operation: Option<String>,
+}
+
+/// `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Run the Rego unit tests (`test_*` rules) of every .rego file under DIR, like `opa
+    /// test`; data.json files are loaded as data. Needs no server.
+    Test {
+        /// Directory of .rego (and data.json) files.
+        dir: PathBuf,
+        /// Only tests whose `package.rule` name contains this.
+        #[arg(long = "run", value_name = "SUBSTRING")]
+        filter: Option<String>,
+    },
+    /// Upload a new version of a policy (compiled first: a bad policy changes nothing).
+    Put {
+        /// Where.
+        #[command(flatten)]
+        target: PolicyTarget,
+        /// The Rego module.
+        file: PathBuf,
+        /// A JSON file with the policy's data document.
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+        /// What the gateway does when the policy fails: deny (default) or allow.
+        #[arg(long, value_name = "deny|allow")]
+        on_error: Option<String>,
+        /// none (default) or per_caller: cache decisions per credential (the policy then sees
+        /// no input.request and no input.time).
+        #[arg(long, value_name = "none|per_caller")]
+        caching: Option<String>,
+        /// A request header the policy sees in input.request.headers (repeatable).
+        #[arg(long = "header", value_name = "NAME")]
+        headers: Vec<String>,
+        /// Share of allowed decisions logged, in permille (default 10).
+        #[arg(long, value_name = "N")]
+        log_permille: Option<u16>,
+        /// Refuse unless the current version is this one (0: none yet).
+        #[arg(long, value_name = "VERSION")]
+        if_version: Option<u32>,
+    },
+    /// Show the current version of a policy.
+    Show {
+        /// Where.
+        #[command(flatten)]
+        target: PolicyTarget,
+    },
+    /// List every version of a policy.
+    Versions {
+        /// Where.
+        #[command(flatten)]
+        target: PolicyTarget,
+    },
+    /// Detach (delete) a policy.
+    Delete {
+        /// Where.
+        #[command(flatten)]
+        target: PolicyTarget,
+    },
+    /// List the policies you may see.
+    List,
+    /// Show logged decisions about an API, newest first.
+    Decisions {
+        /// The API (id, name or audience).
+        #[arg(long)]
+        api: String,
+        /// Only decisions made at or after this Unix time [default: a day ago].
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        since: Option<i64>,
+        /// How many (at most 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// `cert` subcommands.

@@ -19,6 +19,7 @@ use crate::{CliError, fsutil};
 
 mod api_keys;
 mod certs;
+pub(crate) mod policies;
 
 /// What a command produced.
 #[derive(Debug)]
@@ -53,6 +54,7 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
         Command::Client { cmd } => client_cmd(&client, cmd).await,
         Command::Grant(args) => grant(&client, args).await,
         Command::Cert { cmd } => certs::run(&client, cmd).await,
+        Command::Policy { cmd } => policies::run(&client, cmd).await,
         Command::Keys { cmd } => keys(&client, cmd).await,
         Command::AdminToken {
             cmd: AdminTokenCmd::Rotate,
@@ -179,6 +181,15 @@ async fn api(c: &AdminClient, cmd: &ApiCmd) -> Result<Output> {
                 "resource servers of {api}: {}",
                 s(field(&v, "resource_servers"))
             );
+            Ok(Output::new(v, human))
+        }
+        ApiCmd::SetOwners { api, clients } => {
+            let body = gatehouse_proto::admin::SetOwners {
+                clients: clients.clone(),
+            };
+            let path = format!("/admin/v1/apis/{}/owners", enc(api));
+            let v: Value = c.call(Method::PUT, &path, Some(&body)).await?;
+            let human = format!("owners of {api}: {}", s(field(&v, "owners")));
             Ok(Output::new(v, human))
         }
         ApiCmd::List => {

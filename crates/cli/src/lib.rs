@@ -66,6 +66,9 @@ async fn dispatch(cli: cli::Cli) -> ExitCode {
         cli::Command::Config {
             cmd: cli::ConfigCmd::Check(args),
         } => config_check(args),
+        cli::Command::Policy {
+            cmd: cli::PolicyCmd::Test { dir, filter },
+        } => commands::policies::test(dir, filter.as_deref()),
         cli::Command::Backup(args) => backup::backup(args).await,
         cli::Command::Restore(args) => backup::restore(args).await,
         _ => commands::run_admin(&cli).await,

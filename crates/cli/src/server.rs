@@ -360,12 +360,17 @@ async fn bootstrap_admin_token(
 
 /// Registers the control plane's own APIs when missing, so they can be granted like any
 /// other: `gatehouse` (audience `urn:gatehouse:control-plane`, scope `gateway:sync`, for
-/// standalone gateways) and `gatehouse-ca` (audience `urn:gatehouse:ca`, scope `ca:sign`, for
-/// workloads that request certificates with a token).
+/// standalone gateways), `gatehouse-policies` (audience `urn:gatehouse:policies`, scope
+/// `policies:write`, for API owners managing their policies) and `gatehouse-ca` (audience
+/// `urn:gatehouse:ca`, scope `ca:sign`, for workloads that request certificates with a token).
 async fn ensure_builtin_apis(state: &Arc<OAuthState>) {
     use gatehouse_gateway::sync::{CONTROL_PLANE_AUDIENCE, SYNC_SCOPE};
+    use gatehouse_manage::{POLICY_AUDIENCE, POLICY_SCOPE};
     use gatehouse_oauth::certs::{CA_AUDIENCE, CA_SCOPE};
-    let mut builtin = vec![("gatehouse", CONTROL_PLANE_AUDIENCE, SYNC_SCOPE)];
+    let mut builtin = vec![
+        ("gatehouse", CONTROL_PLANE_AUDIENCE, SYNC_SCOPE),
+        ("gatehouse-policies", POLICY_AUDIENCE, POLICY_SCOPE),
+    ];
     if state.ca.is_some() {
         builtin.push(("gatehouse-ca", CA_AUDIENCE, CA_SCOPE));
     }

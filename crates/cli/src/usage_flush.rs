@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_core::{UnixTime, UsageRecord, minute_of};
+use gatehouse_core::{DecisionRecord, UnixTime, UsageRecord, minute_of};
 use gatehouse_gateway::sync::SyncClient;
 use gatehouse_gateway::{ControlPlane, UsageRecorder};
 use gatehouse_store::Store;
@@ -16,10 +16,12 @@ use tokio::sync::{Mutex, watch};
 /// Where usage batches go.
 pub trait UsageSink: Send + Sync + std::fmt::Debug {
     /// Stores one batch; a batch id already taken must be acknowledged without counting again.
+    /// The policy decisions logged with it are delivered at least once.
     fn deliver<'a>(
         &'a self,
         batch_id: &'a str,
         records: &'a [UsageRecord],
+        decisions: &'a [DecisionRecord],
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
@@ -36,10 +38,15 @@ impl UsageSink for StoreSink {
         &'a self,
         batch_id: &'a str,
         records: &'a [UsageRecord],
+        decisions: &'a [DecisionRecord],
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
             self.0
                 .add_usage(batch_id, records)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.0
+                .add_decisions(decisions)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -51,10 +58,11 @@ impl UsageSink for ControlPlaneSink {
         &'a self,
         batch_id: &'a str,
         records: &'a [UsageRecord],
+        decisions: &'a [DecisionRecord],
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
             self.0
-                .push_usage(batch_id, records)
+                .push_usage(batch_id, records, decisions)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -64,13 +72,16 @@ impl UsageSink for ControlPlaneSink {
 /// Most batches kept while the store is unavailable (a day of minutes).
 const MAX_PENDING: usize = 1440;
 
+/// One batch: its id, usage records and logged policy decisions.
+type Batch = (String, Vec<UsageRecord>, Vec<DecisionRecord>);
+
 /// Drains the recorder into the store.
 #[derive(Debug)]
 pub struct UsageFlusher {
     recorder: Arc<UsageRecorder>,
     control: Arc<dyn ControlPlane>,
     sink: Arc<dyn UsageSink>,
-    pending: Mutex<Vec<(String, Vec<UsageRecord>)>>,
+    pending: Mutex<Vec<Batch>>,
 }
 
 impl UsageFlusher {
@@ -100,12 +111,17 @@ impl UsageFlusher {
         let records = self
             .recorder
             .drain(minute, |name| catalog.find_api(name).map(|a| a.id.clone()));
+        let decisions = self.recorder.decisions().drain();
         let mut pending = self.pending.lock().await;
-        if !records.is_empty() {
-            pending.push((gatehouse_keys::secret::random_id("usage_"), records));
+        if !records.is_empty() || !decisions.is_empty() {
+            pending.push((
+                gatehouse_keys::secret::random_id("usage_"),
+                records,
+                decisions,
+            ));
         }
-        while let Some((batch_id, records)) = pending.first() {
-            match self.sink.deliver(batch_id, records).await {
+        while let Some((batch_id, records, decisions)) = pending.first() {
+            match self.sink.deliver(batch_id, records, decisions).await {
                 Ok(()) => {
                     pending.remove(0);
                 }

@@ -34,6 +34,14 @@ pub enum GatewayError {
         /// The limit's burst size.
         limit: u32,
     },
+    /// Client: a policy refused the request (403, or the status the policy chose).
+    #[error("{}", reason.as_deref().unwrap_or("denied by policy"))]
+    PolicyDenied {
+        /// Status, 400..=599.
+        status: u16,
+        /// The policy's reason, shown to the caller.
+        reason: Option<String>,
+    },
     /// Client: no route (404).
     #[error("no route for this request")]
     NotFound,
@@ -77,6 +85,9 @@ impl GatewayError {
             Self::MissingCredentials(_) | Self::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::InsufficientScope { .. } | Self::NotSubscribed => StatusCode::FORBIDDEN,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PolicyDenied { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN)
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

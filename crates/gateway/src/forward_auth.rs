@@ -133,6 +133,11 @@ pub(crate) async fn handle(State(shared): State<crate::SharedGateway>, req: Requ
                     resp.headers_mut().insert(name, v);
                 }
             }
+            // Headers the policies add: the proxy copies them upstream (nginx
+            // `auth_request_set`, Traefik `authResponseHeaders`, Caddy `copy_headers`).
+            for (name, value) in d.added_headers {
+                resp.headers_mut().insert(name, value);
+            }
             resp
         }
         Err(e) => e.into_response(),

@@ -25,6 +25,7 @@ pub mod forward_auth;
 pub mod identity;
 pub mod metrics;
 pub mod mtls;
+mod policy;
 mod proxy;
 pub mod quota;
 pub mod route;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 
 pub use error::{GatewayError, Schemes};
 pub use metrics::GatewayMetrics;
+pub use policy::DecisionLog;
 pub use proxy::{Decision, Gateway, Principal, RequestInfo};
 pub use source::{ControlPlane, LocalControlPlane, Unavailable, View};
 pub use spec::{GatewaySpec, RawControlPlane, RawGateway, SpecError};

@@ -34,6 +34,17 @@ pub struct ApiLabels {
     pub api: String,
 }
 
+/// Labels of a policy evaluation.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PolicyLabels {
+    /// The API as configured.
+    pub api: String,
+    /// `allow`, `deny` or `error`.
+    pub outcome: &'static str,
+    /// Whether the decision came from the per-caller cache.
+    pub cached: &'static str,
+}
+
 /// The gateway's metric families (shared by every gateway generation).
 #[derive(Debug, Clone)]
 pub struct GatewayMetrics {
@@ -43,6 +54,12 @@ pub struct GatewayMetrics {
     pub rejections: Family<RejectionLabels, Counter>,
     /// Time to the response head of forwarded requests, by API.
     pub latency: Family<ApiLabels, Histogram>,
+    /// Policy decisions by API and outcome.
+    pub policy_decisions: Family<PolicyLabels, Counter>,
+    /// Time to evaluate a policy (cache hits excluded).
+    pub policy_latency: Histogram,
+    /// Decision-log entries dropped because the log was full.
+    pub decision_log_dropped: Counter,
 }
 
 impl Default for GatewayMetrics {
@@ -53,6 +70,9 @@ impl Default for GatewayMetrics {
             latency: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
             }),
+            policy_decisions: Family::default(),
+            policy_latency: Histogram::new(exponential_buckets(0.000_002, 2.0, 16)),
+            decision_log_dropped: Counter::default(),
         }
     }
 }
@@ -75,6 +95,21 @@ impl GatewayMetrics {
             "Time from request to the upstream's response head",
             self.latency.clone(),
         );
+        registry.register(
+            "gateway_policy_decisions",
+            "Rego policy decisions by API and outcome",
+            self.policy_decisions.clone(),
+        );
+        registry.register(
+            "gateway_policy_evaluation_duration_seconds",
+            "Time to evaluate one Rego policy",
+            self.policy_latency.clone(),
+        );
+        registry.register(
+            "gateway_decision_log_dropped",
+            "Policy decisions not logged because the decision log was full",
+            self.decision_log_dropped.clone(),
+        );
     }
 
     /// Counts a refusal.
@@ -85,6 +120,7 @@ impl GatewayMetrics {
             GatewayError::InsufficientScope { .. } => "insufficient_scope",
             GatewayError::NotSubscribed => "not_subscribed",
             GatewayError::RateLimited { .. } => "rate_limited",
+            GatewayError::PolicyDenied { .. } => "policy_denied",
             GatewayError::NotFound => "no_route",
             GatewayError::MethodNotAllowed => "method_not_allowed",
             GatewayError::PayloadTooLarge => "payload_too_large",

@@ -22,6 +22,7 @@ use crate::authn::{self, TokenCache};
 use crate::error::Schemes;
 use crate::identity::{Identity, rewrite_request, strip_hop_by_hop};
 use crate::metrics::{ApiLabels, GatewayMetrics, RequestLabels, class_label};
+use crate::policy::{PolicyEnforcer, Subject};
 use crate::quota::{DailyCounters, QuotaCheck};
 use crate::route::{RouteMiss, RouteTable};
 use crate::source::{ControlPlane, View};
@@ -58,6 +59,7 @@ pub struct Gateway {
     limits: Vec<ApiLimits>,
     control: Arc<dyn ControlPlane>,
     tokens: TokenCache,
+    policies: PolicyEnforcer,
     usage: Vec<Vec<Arc<OpSlot>>>,
     metrics: Arc<GatewayMetrics>,
     /// Per (API, route): counters by status class 1xx..5xx, and the API's latency histogram;
@@ -134,6 +136,10 @@ pub struct Principal {
     pub entry: Arc<ClientEntry>,
     /// The credential used.
     pub kind: CredentialKind,
+    /// The verified token, for a bearer credential.
+    pub token: Option<Arc<gatehouse_oauth::verify::AccessToken>>,
+    /// The verified client certificate, for an mTLS credential.
+    pub certificate: Option<Arc<gatehouse_ca::CertIdentity>>,
 }
 
 /// The outcome of the pipeline up to forwarding.
@@ -147,6 +153,8 @@ pub struct Decision {
     pub principal: Option<Principal>,
     /// The control-plane view the decision was made with.
     pub view: View,
+    /// Headers the policies add to the forwarded request.
+    pub added_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl Gateway {
@@ -204,6 +212,7 @@ impl Gateway {
             limits,
             control,
             tokens: TokenCache::new(),
+            policies: PolicyEnforcer::new(recorder.decisions()),
             usage,
             metrics: Arc::new(GatewayMetrics::default()),
             metric_handles: Vec::new(),
@@ -247,11 +256,14 @@ impl Gateway {
 
         if route.accept.is_empty() {
             // A public operation: no credential is asked for and none is forwarded.
+            let added_headers =
+                self.enforce_policies(api_spec, route, &api, &m.params, None, &view, r)?;
             return Ok(Decision {
                 api: m.api,
                 route: m.route,
                 principal: None,
                 view,
+                added_headers,
             });
         }
 
@@ -293,6 +305,10 @@ impl Gateway {
             });
         }
 
+        // policies
+        let added_headers =
+            self.enforce_policies(api_spec, route, &api, &m.params, Some(&principal), &view, r)?;
+
         // rate limit
         if let Some(limits) = self.limits.get(m.api) {
             self.limit(limits, &principal.client_id)?;
@@ -302,7 +318,39 @@ impl Gateway {
             route: m.route,
             principal: Some(principal),
             view,
+            added_headers,
         })
+    }
+
+    /// The Rego policies attached to the operation (none: nothing to do).
+    #[expect(clippy::too_many_arguments, reason = "the parts of one decision")]
+    fn enforce_policies(
+        &self,
+        api_spec: &ApiSpec,
+        route: &RouteSpec,
+        api: &gatehouse_core::Api,
+        params: &[(String, String)],
+        principal: Option<&Principal>,
+        view: &View,
+        r: &RequestInfo<'_>,
+    ) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, GatewayError> {
+        let policies = view.catalog.policies_for(&api.id);
+        if policies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let subject = Subject {
+            api_name: &api.name,
+            api_id: &api.id,
+            audience: api.audience.as_str(),
+            operation: &route.operation,
+            params,
+            principal,
+            request: r,
+            api_key_header: api_spec.api_key_header.as_str(),
+            catalog: &view.catalog,
+            now: self.control.now(),
+        };
+        self.policies.enforce(policies, &subject, &self.metrics)
     }
 
     /// Rate limit, then daily quota (a refused request does not use quota).
@@ -374,6 +422,8 @@ impl Gateway {
                 scopes: ScopeSet::default(),
                 entry: Arc::clone(entry),
                 kind: CredentialKind::Basic,
+                token: None,
+                certificate: None,
             });
         }
         let token = if schemes.bearer {
@@ -406,6 +456,8 @@ impl Gateway {
                 scopes,
                 entry: Arc::clone(entry),
                 kind: CredentialKind::Bearer,
+                token: Some(t),
+                certificate: None,
             });
         }
         let key = if schemes.api_key {
@@ -421,6 +473,8 @@ impl Gateway {
                 scopes: ScopeSet::default(),
                 entry: Arc::clone(entry),
                 kind: CredentialKind::ApiKey,
+                token: None,
+                certificate: None,
             });
         }
         if schemes.mtls
@@ -428,13 +482,13 @@ impl Gateway {
         {
             let rules = api_spec.mtls.as_ref().ok_or(GatewayError::Internal)?;
             let built_in = view.ca.as_deref();
-            let client = rules
+            let (client, certificate) = rules
                 .verify_with(chain, r.client_cert_digest, now, built_in)
                 .and_then(|id| {
                     if catalog.certificate_revoked(&id.serial) {
                         return Err(crate::mtls::CertError::Revoked);
                     }
-                    rules.client_for_with(&id, built_in)
+                    Ok((rules.client_for_with(&id, built_in)?, id))
                 })
                 .map_err(|e| {
                     tracing::debug!(error = %e, api = %api_spec.api, "client certificate refused");
@@ -447,6 +501,8 @@ impl Gateway {
                 scopes: ScopeSet::default(),
                 entry: Arc::clone(entry),
                 kind: CredentialKind::Mtls,
+                token: None,
+                certificate: Some(certificate),
             });
         }
         Err(GatewayError::MissingCredentials(schemes))
@@ -531,6 +587,9 @@ impl Gateway {
         upgrade.keep_headers(&mut parts.headers);
         if let Some(jwt) = assertion.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
             parts.headers.insert(crate::identity::ASSERTION, jwt);
+        }
+        for (name, value) in &d.added_headers {
+            parts.headers.insert(name.clone(), value.clone());
         }
 
         // forward

@@ -100,16 +100,22 @@ impl OpSlot {
     }
 }
 
-/// Every slot; shared by all gateway generations.
+/// Every slot, and the policy decision log; shared by all gateway generations.
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
     slots: Mutex<HashMap<(String, String), Arc<OpSlot>>>,
+    decisions: Arc<crate::policy::DecisionLog>,
 }
 
 impl UsageRecorder {
     /// An empty recorder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The policy decisions logged since the last flush.
+    pub fn decisions(&self) -> Arc<crate::policy::DecisionLog> {
+        Arc::clone(&self.decisions)
     }
 
     /// The slot of (API name or audience as configured, operation), created on first use.

@@ -15,6 +15,9 @@ pub enum ManageError {
     /// Missing or wrong admin token (401).
     #[error("admin authentication required")]
     Unauthenticated,
+    /// Authenticated, but not allowed to do this (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such record (404).
     #[error("{0} not found")]
     NotFound(String),
@@ -53,6 +56,7 @@ impl ManageError {
         match self {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,

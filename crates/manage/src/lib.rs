@@ -13,4 +13,7 @@ mod service;
 
 pub use error::ManageError;
 pub use routes::{AdminRateLimit, router};
-pub use service::{GroupBy, ManageService, UsageGroup, UsageReport, algs_in_use};
+pub use service::{
+    Attachment, Caller, GroupBy, ManageService, POLICY_AUDIENCE, POLICY_SCOPE, UsageGroup,
+    UsageReport, algs_in_use,
+};

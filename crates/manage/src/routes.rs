@@ -51,6 +51,8 @@ impl Default for AdminRateLimit {
 
 type Result<T> = std::result::Result<T, ManageError>;
 
+mod policies;
+
 /// The admin API routes.
 pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
     let state = Arc::new(AdminState {
@@ -63,6 +65,10 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         .route(
             "/admin/v1/apis/{api}/resource-servers",
             axum::routing::put(set_resource_servers),
+        )
+        .route(
+            "/admin/v1/apis/{api}/owners",
+            axum::routing::put(set_owners),
         )
         .route("/admin/v1/clients", get(list_clients).post(create_client))
         .route(
@@ -103,25 +109,30 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         .route("/admin/v1/apis/{api}/usage", get(api_usage))
         .route("/admin/v1/applications/{id}/usage", get(client_usage))
         .route("/admin/v1/clients/{id}/usage", get(client_usage))
-        .fallback(|| async { ManageError::NotFound("route".into()) })
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
-        .with_state(state)
+        .with_state(Arc::clone(&state))
+        .merge(policies::router(state))
+        .fallback(|| async { ManageError::NotFound("route".into()) })
+}
+
+fn request_id(req: &Request) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.to_string())
+        .unwrap_or_default()
+}
+
+/// Whether the caller's address has used up its rate.
+fn rate_limited(state: &AdminState, req: &Request) -> bool {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| state.limiter.check_key(&c.0.ip()).is_err())
 }
 
 /// Rate limit, then admin-token authentication; errors carry the request id.
 async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.to_string())
-        .unwrap_or_default();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = peer
-        && state.limiter.check_key(&ip).is_err()
-    {
+    let request_id = request_id(&req);
+    if rate_limited(&state, &req) {
         return ManageError::RateLimited.to_response(&request_id);
     }
     let authorized = req
@@ -210,6 +221,18 @@ async fn set_resource_servers(
     Ok(Json(
         s.service
             .set_resource_servers(ADMIN_ACTOR, &key, &req.clients)
+            .await?,
+    ))
+}
+
+async fn set_owners(
+    State(s): State<Arc<AdminState>>,
+    Path(key): Path<String>,
+    Body(req): Body<gatehouse_proto::admin::SetOwners>,
+) -> Result<Json<gatehouse_core::Api>> {
+    Ok(Json(
+        s.service
+            .set_owners(ADMIN_ACTOR, &key, &req.clients)
             .await?,
     ))
 }

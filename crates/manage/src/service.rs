@@ -22,9 +22,11 @@ use crate::ManageError;
 
 mod api_keys;
 mod certificates;
+mod policies;
 mod usage;
 
 pub(crate) use api_keys::api_key_view;
+pub use policies::{Attachment, Caller, POLICY_AUDIENCE, POLICY_SCOPE};
 pub use usage::{GroupBy, UsageGroup, UsageReport};
 
 /// Longest accepted API or client name.
@@ -170,6 +172,7 @@ impl ManageService {
             claims: req.claims,
             copy_metadata: req.copy_metadata,
             resource_servers: self.resolve_clients(&req.resource_servers)?,
+            owners: Vec::new(),
             created_at: self.now(),
         };
         self.state.store.create_api(&api).await?;

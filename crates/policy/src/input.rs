@@ -73,7 +73,7 @@ pub struct PrincipalInput<'a> {
     /// The verified client certificate (mTLS only).
     pub certificate: Option<CertificateInput<'a>>,
     /// The application's metadata.
-    pub metadata: Option<&'a BTreeMap<String, String>>,
+    pub metadata: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The caller's subscription to the API.
@@ -197,10 +197,7 @@ impl PrincipalInput<'_> {
             o.set("certificate", cert.to_value());
         }
         if let Some(metadata) = self.metadata {
-            o.set(
-                "metadata",
-                pairs(metadata.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            );
+            o.set("metadata", convert::json_object(metadata));
         }
         o.into()
     }

@@ -35,6 +35,45 @@ pub struct CreateApi {
     pub resource_servers: Vec<String>,
 }
 
+/// `PUT /admin/v1/apis/{api}/owners`: the clients that own the API and may manage its
+/// policies (with a token for `urn:gatehouse:policies` carrying `policies:write`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetOwners {
+    /// Client ids (replaces the previous list).
+    pub clients: Vec<String>,
+}
+
+/// `PUT .../policy`: the next version of the policy at an attachment point (the global one,
+/// an API's, or an operation's). Sending what is already current changes nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutPolicy {
+    /// The Rego module (v1 syntax); it must define `allow` or `decision`.
+    pub module: String,
+    /// The policy's `data` document (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    /// `deny` (default) or `allow`: what the gateway does when the policy fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<String>,
+    /// `none` (default) or `per_caller`: decisions cached per credential (the policy then
+    /// sees no `input.request` and no `input.time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caching: Option<String>,
+    /// Request headers copied into `input.request.headers` (credentials never are).
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// Share of allowed decisions logged, in permille (default 10); denials and errors are
+    /// always logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_permille: Option<u16>,
+    /// Optimistic concurrency: the version this change was based on (`0`: none may exist).
+    /// A different current version is refused with 409.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_version: Option<u32>,
+}
+
 /// `PUT /admin/v1/apis/{api}/resource-servers`: the clients that act as the API's resource server.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

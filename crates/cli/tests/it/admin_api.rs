@@ -204,9 +204,9 @@ async fn unknown_fields_are_a_400_problem() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    // Both are created in the same second: their listing order is by their random ids.
+    // They are created in the same second: their listing order is by their random ids.
     names.sort_unstable();
-    assert_eq!(names, ["gatehouse", "gatehouse-ca"]);
+    assert_eq!(names, ["gatehouse", "gatehouse-ca", "gatehouse-policies"]);
     server.stop().await;
 }
 

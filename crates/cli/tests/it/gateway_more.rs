@@ -398,16 +398,22 @@ async fn chunked_post(gateway: &str, path: &str, token: &str, size: usize) -> St
     s.write_all(head.as_bytes()).await.unwrap();
     let chunk = vec![b'x'; 64 * 1024];
     let mut left = size;
-    while left > 0 {
+    // The gateway may answer 413 and close before the whole body is sent: a failed write
+    // ends the upload, and the answer is still there to read.
+    let mut sent = true;
+    while left > 0 && sent {
         let n = left.min(chunk.len());
-        s.write_all(format!("{n:x}\r\n").as_bytes()).await.unwrap();
-        s.write_all(&chunk[..n]).await.unwrap();
-        s.write_all(b"\r\n").await.unwrap();
+        sent = s.write_all(format!("{n:x}\r\n").as_bytes()).await.is_ok()
+            && s.write_all(&chunk[..n]).await.is_ok()
+            && s.write_all(b"\r\n").await.is_ok();
         left -= n;
     }
-    s.write_all(b"0\r\n\r\n").await.unwrap();
+    if sent {
+        let _ = s.write_all(b"0\r\n\r\n").await;
+    }
     let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
+    // A reset after the answer arrived still leaves the answer in `out`.
+    let _ = s.read_to_end(&mut out).await;
     String::from_utf8_lossy(&out).into_owned()
 }
 

@@ -147,9 +147,15 @@ async fn check_metadata(server: &TestServer, path: &str) {
     assert!(m.get("mtls_endpoint_aliases").is_none());
     assert_eq!(
         m["scopes_supported"],
-        // The control plane's own APIs contribute gateway:sync (standalone gateways) and
-        // ca:sign (certificates by token).
-        json!(["ca:sign", "gateway:sync", "orders:read", "orders:write"])
+        // The control plane's own APIs contribute gateway:sync (standalone gateways),
+        // ca:sign (certificates by token) and policies:write (API owners' policies).
+        json!([
+            "ca:sign",
+            "gateway:sync",
+            "orders:read",
+            "orders:write",
+            "policies:write"
+        ])
     );
 }
 

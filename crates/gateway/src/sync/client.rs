@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use gatehouse_core::{Clock, UnixTime, UsageRecord};
+use gatehouse_core::{Clock, DecisionRecord, UnixTime, UsageRecord};
 use gatehouse_keys::{JwksVerifier, JwsVerify};
 use tokio::sync::{Mutex, Notify, watch};
 
@@ -341,10 +341,12 @@ impl SyncClient {
         &self,
         batch_id: &str,
         records: &[UsageRecord],
+        decisions: &[DecisionRecord],
     ) -> Result<(), SyncError> {
         let batch = UsageBatch {
             batch_id: batch_id.to_owned(),
             records: records.to_vec(),
+            decisions: decisions.to_vec(),
         };
         for attempt in 0..2 {
             let token = self.token().await?;

@@ -33,6 +33,8 @@ const CHECK_EVERY: Duration = Duration::from_millis(200);
 const MAX_USAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Most records in one usage batch.
 const MAX_USAGE_RECORDS: usize = 100_000;
+/// Most policy decisions one batch may carry.
+const MAX_DECISIONS: usize = 20_000;
 
 /// The sync routes, sharing the authorization server's state. `draining` tells when the server
 /// is shutting down: held requests are then answered at once, so they never delay the drain.
@@ -236,6 +238,16 @@ async fn usage(State(s): State<Arc<SyncState>>, req: Request) -> Response {
                 tracing::warn!(error = %e, "storing a gateway's usage batch failed");
                 Refusal::Unavailable
             })?;
+        if !batch.decisions.is_empty() {
+            s.state
+                .store
+                .add_decisions(&batch.decisions)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "storing a gateway's policy decisions failed");
+                    Refusal::Unavailable
+                })?;
+        }
         Ok::<_, Refusal>(())
     }
     .await;
@@ -268,6 +280,20 @@ fn check_batch(batch: &UsageBatch) -> Result<(), Refusal> {
             || r.operation.contains('\0')
         {
             return Err(Refusal::BadRequest("malformed usage record"));
+        }
+    }
+    if batch.decisions.len() > MAX_DECISIONS {
+        return Err(Refusal::BadRequest("too many decisions in one batch"));
+    }
+    let text_ok = |t: &str, max: usize| t.len() <= max && !t.contains('\0');
+    for d in &batch.decisions {
+        if !text_ok(&d.operation, 256)
+            || !text_ok(&d.outcome, 16)
+            || !text_ok(&d.method, 32)
+            || !text_ok(&d.path, 4096)
+            || !d.reason.as_deref().is_none_or(|r| text_ok(r, 1024))
+        {
+            return Err(Refusal::BadRequest("malformed policy decision"));
         }
     }
     Ok(())
@@ -353,6 +379,7 @@ mod tests {
         let ok = UsageBatch {
             batch_id: "usage_abc".into(),
             records: vec![record.clone()],
+            decisions: Vec::new(),
         };
         assert!(check_batch(&ok).is_ok());
         let bad_id = UsageBatch {
@@ -365,7 +392,8 @@ mod tests {
         assert!(
             check_batch(&UsageBatch {
                 batch_id: "x".into(),
-                records: vec![bad_buckets]
+                records: vec![bad_buckets],
+                decisions: Vec::new(),
             })
             .is_err()
         );
@@ -374,7 +402,8 @@ mod tests {
         assert!(
             check_batch(&UsageBatch {
                 batch_id: "x".into(),
-                records: vec![bad_minute]
+                records: vec![bad_minute],
+                decisions: Vec::new(),
             })
             .is_err()
         );

@@ -1,6 +1,9 @@
 //! The documents the sync protocol exchanges.
 
-use gatehouse_core::{Api, ApiKey, Client, ClientSecret, Subscription, UnixTime, UsageRecord};
+use gatehouse_core::{
+    Api, ApiKey, Client, ClientSecret, DecisionRecord, PolicyRecord, Subscription, UnixTime,
+    UsageRecord,
+};
 use gatehouse_store::Catalog;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +37,9 @@ pub struct Snapshot {
     /// The built-in CA's trust bundle (PEM) and trust domain, when it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<SyncedCa>,
+    /// Rego policies (current versions), oldest first.
+    #[serde(default)]
+    pub policies: Vec<PolicyRecord>,
 }
 
 /// The built-in CA as the snapshot carries it.
@@ -52,6 +58,9 @@ pub struct UsageBatch {
     pub batch_id: String,
     /// The records.
     pub records: Vec<UsageRecord>,
+    /// Logged policy decisions (delivered at least once: a retried batch may repeat them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<DecisionRecord>,
 }
 
 // === impl Snapshot ===
@@ -87,6 +96,7 @@ impl Snapshot {
         let mut revoked_certificates: Vec<String> =
             catalog.revoked_certificates().cloned().collect();
         revoked_certificates.sort();
+        let policies = catalog.policies().iter().map(|p| (**p).clone()).collect();
         Self {
             format: FORMAT,
             issuer: issuer.to_owned(),
@@ -99,6 +109,7 @@ impl Snapshot {
             revoked,
             revoked_certificates,
             ca,
+            policies,
         }
     }
 
@@ -113,6 +124,7 @@ impl Snapshot {
         )
         .with_api_keys(self.api_keys)
         .with_revoked_certificates(self.revoked_certificates)
+        .with_policies(self.policies)
     }
 }
 

@@ -19,6 +19,7 @@ fn api(id: &str, aud: &str, scopes: &str, alg: Alg) -> Api {
         claims: ClaimMap::new(),
         copy_metadata: vec![],
         resource_servers: vec![],
+        owners: vec![],
         created_at: UnixTime(0),
     }
 }

@@ -101,7 +101,10 @@ fn principal_carries_claims_subscription_certificate_and_metadata() {
     let serde_json::Value::Object(claims) = claims else {
         unreachable!()
     };
-    let metadata = BTreeMap::from([("team".to_owned(), "pay".to_owned())]);
+    let metadata = serde_json::json!({"team": "pay"})
+        .as_object()
+        .cloned()
+        .unwrap();
     let input = Input {
         principal: Some(PrincipalInput {
             client_id: "c1",

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use super::*;
@@ -379,7 +377,10 @@ fn policy_is_usable_from_many_threads() {
 fn metadata_is_visible_as_an_object() {
     let policy =
         compile("package gatehouse.t\nallow if input.principal.metadata.team == \"pay\"\n");
-    let metadata = BTreeMap::from([("team".to_owned(), "pay".to_owned())]);
+    let metadata = serde_json::json!({"team": "pay"})
+        .as_object()
+        .cloned()
+        .unwrap();
     let principal = PrincipalInput {
         client_id: "c",
         application: "a",
