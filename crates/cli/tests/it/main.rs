@@ -26,6 +26,7 @@ mod gateway_identity;
 mod gateway_more;
 mod gateway_mtls;
 mod gateway_overrides;
+mod gateway_policy;
 mod gateway_reload;
 mod gateway_standalone;
 mod gateway_upstream_tls;

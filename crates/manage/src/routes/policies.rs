@@ -232,8 +232,9 @@ async fn decisions(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
     Path(api): Path<String>,
-    Query(q): Query<DecisionParams>,
+    q: std::result::Result<Query<DecisionParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<List<DecisionRecord>>> {
+    let Query(q) = q.map_err(|e| ManageError::Invalid(e.body_text()))?;
     let now = s.service.state().now();
     let since = q.since.map_or(UnixTime(now.0 - 86_400), UnixTime);
     let items = s
