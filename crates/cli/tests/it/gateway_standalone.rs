@@ -298,6 +298,44 @@ async fn usage_is_pushed_to_the_control_plane_and_counted_once() {
     gw.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn policies_reach_the_standalone_gateway_and_its_decisions_reach_the_owner() {
+    let c = cluster().await;
+    let (gw, url) = start_gateway(&c).await;
+    let token = c.cp.access_token(&c.caller, &[("resource", ORDERS)]).await;
+    let target = format!("{url}/orders/1");
+    assert_eq!(get(&c, &target, &token).await, StatusCode::OK);
+
+    let module = "package orders.p\nimport rego.v1\ndefault decision := {\"allow\": false, \"reason\": \"closed\"}\n";
+    let (status, p) =
+        c.cp.admin_json(
+            Method::PUT,
+            "/admin/v1/apis/orders/policy",
+            Some(json!({"module": module})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    let took = until_status(&c, &target, &token, StatusCode::FORBIDDEN).await;
+    assert!(took < Duration::from_secs(2), "the policy took {took:?}");
+
+    // Its decisions travel with the usage batch.
+    gw.flush_usage().await;
+    let (status, log) =
+        c.cp.admin_json(Method::GET, "/admin/v1/apis/orders/decisions", None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let first = &log["items"][0];
+    assert_eq!(first["outcome"], "deny", "{log}");
+    assert_eq!(first["reason"], "closed");
+    assert_eq!(first["client_id"], c.caller.id.as_str());
+
+    // Detaching it reopens the API.
+    c.cp.admin_json(Method::DELETE, "/admin/v1/apis/orders/policy", None)
+        .await;
+    until_status(&c, &target, &token, StatusCode::OK).await;
+    gw.shutdown().await.unwrap();
+}
+
 /// Raw calls to the sync endpoints, as a gateway makes them.
 #[tokio::test]
 async fn sync_endpoints_speak_etags_and_long_poll_and_refuse_bad_callers() {

@@ -133,6 +133,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn policies_survive_the_wire_and_older_snapshots_have_none() {
+        let api = gatehouse_core::Api {
+            id: gatehouse_core::ApiId::parse("api_o").unwrap(),
+            name: "orders".into(),
+            audience: gatehouse_core::Audience::parse("https://orders.example").unwrap(),
+            scopes: gatehouse_core::ScopeSet::default(),
+            token_ttl_secs: 60,
+            alg: gatehouse_core::Alg::ES256,
+            claims: gatehouse_core::ClaimMap::new(),
+            copy_metadata: Vec::new(),
+            resource_servers: Vec::new(),
+            owners: Vec::new(),
+            created_at: UnixTime(0),
+        };
+        let policy = PolicyRecord {
+            id: gatehouse_core::PolicyId::parse("pol_1").unwrap(),
+            api_id: Some(api.id.clone()),
+            operation: Some("list".into()),
+            version: 3,
+            module: "package p\nallow := true\n".into(),
+            data: Some(serde_json::json!({"a": [1]})),
+            on_error: gatehouse_core::PolicyFailure::Allow,
+            caching: gatehouse_core::PolicyCaching::PerCaller,
+            headers: vec!["x-tenant".into()],
+            log_permille: 5,
+            created_at: UnixTime(1),
+            updated_at: UnixTime(2),
+            updated_by: "admin-token".into(),
+        };
+        let catalog = Catalog::build(vec![api], vec![], vec![], vec![], vec![])
+            .with_policies(vec![policy.clone()]);
+        let snap = Snapshot::of(
+            &catalog,
+            "https://issuer",
+            serde_json::json!({"keys": []}),
+            None,
+        );
+        let text = serde_json::to_string(&snap).expect("serialize");
+        let back: Snapshot = serde_json::from_str(&text).expect("deserialize");
+        let catalog = back.into_catalog();
+        let api_id = gatehouse_core::ApiId::parse("api_o").unwrap();
+        assert_eq!(*catalog.policies_for(&api_id)[0], policy);
+
+        let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+        old.as_object_mut().unwrap().remove("policies");
+        let old: Snapshot = serde_json::from_value(old).expect("an older snapshot parses");
+        assert!(old.policies.is_empty());
+    }
+
+    #[test]
     fn the_certificate_deny_list_and_the_ca_survive_the_wire() {
         let catalog = Catalog::default().with_revoked_certificates(["0a1b".to_owned()]);
         let ca = SyncedCa {
