@@ -17,6 +17,7 @@ mod admin_api_keys;
 mod ca_mtls;
 mod e2e_api_keys;
 mod e2e_cli;
+mod e2e_policy_cli;
 mod e2e_postgres;
 mod forward_auth;
 mod gateway_api_keys;
