@@ -257,7 +257,7 @@ impl Gateway {
         if route.accept.is_empty() {
             // A public operation: no credential is asked for and none is forwarded.
             let added_headers =
-                self.enforce_policies(api_spec, route, &api, &m.params, None, &view, r)?;
+                self.enforce_policies(api_spec, route, api, &m.params, None, &view, r)?;
             return Ok(Decision {
                 api: m.api,
                 route: m.route,
@@ -307,7 +307,7 @@ impl Gateway {
 
         // policies
         let added_headers =
-            self.enforce_policies(api_spec, route, &api, &m.params, Some(&principal), &view, r)?;
+            self.enforce_policies(api_spec, route, api, &m.params, Some(&principal), &view, r)?;
 
         // rate limit
         if let Some(limits) = self.limits.get(m.api) {
