@@ -23,6 +23,11 @@ const TARGETS: &[(&str, fn(&[u8]))] = &[
         let _ = gatehouse_ca::csr::parse(d);
         let _ = gatehouse_ca::parse_pem_certificates(&String::from_utf8_lossy(d));
     }),
+    ("policy", |d| {
+        gatehouse_policy::fuzzing::compile(d);
+        gatehouse_policy::fuzzing::verdict(d);
+        gatehouse_policy::fuzzing::input_query(d);
+    }),
 ];
 
 fn main() -> ExitCode {
