@@ -425,6 +425,10 @@ fn spawn_maintenance(state: Arc<OAuthState>, mut stop: watch::Receiver<bool>) {
             if let Err(e) = state.store.purge_certificates(week_ago).await {
                 tracing::error!(error = %e, "purging expired certificates failed");
             }
+            // Policy decisions are kept for a week.
+            if let Err(e) = state.store.purge_decisions(week_ago).await {
+                tracing::error!(error = %e, "purging old policy decisions failed");
+            }
             match state.store.purge_revoked_tokens(state.now()).await {
                 Ok(n) if n > 0 => {
                     if let Err(e) = state.reload_catalog().await {
