@@ -30,6 +30,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a standalone gateway (data plane) that syncs from a control plane.
     Gateway(GatewayArgs),
+    /// Run the token agent next to a workload: it holds the workload's credential and hands
+    /// the application tokens over loopback (native, Azure App Service and IMDS protocols).
+    Agent(AgentArgs),
     /// Validate configuration without starting.
     Config {
         /// What to do.
@@ -136,6 +139,14 @@ pub struct GatewayArgs {
     /// [env: GATEHOUSE_INSECURE_HTTP].
     #[arg(long)]
     pub insecure_http: bool,
+}
+
+/// `gatehouse agent` settings; the rest is in the agent config file's `[agent]` section.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AgentArgs {
+    /// TOML file with an `[agent]` section.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 /// `config` subcommands.

@@ -82,6 +82,7 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
         }
         Command::Serve(_)
         | Command::Gateway(_)
+        | Command::Agent(_)
         | Command::Config { .. }
         | Command::Backup(_)
         | Command::Restore(_) => Err(CliError::Usage("not an admin command".into())),

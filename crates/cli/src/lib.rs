@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_client;
+pub mod agent;
 pub mod backup;
 pub mod cli;
 pub mod commands;
@@ -63,6 +64,7 @@ async fn dispatch(cli: cli::Cli) -> ExitCode {
     let result = match &cli.command {
         cli::Command::Serve(args) => return serve(args).await,
         cli::Command::Gateway(args) => return standalone::main(args).await,
+        cli::Command::Agent(args) => return agent::main(args).await,
         cli::Command::Config {
             cmd: cli::ConfigCmd::Check(args),
         } => config_check(args),

@@ -14,6 +14,7 @@ mod common;
 
 mod admin_api;
 mod admin_api_keys;
+mod agent;
 mod ca_mtls;
 mod e2e_api_keys;
 mod e2e_cli;

@@ -1,0 +1,159 @@
+//! `agent.toml`: raw as written, then validated ([`AgentConfig`]).
+//!
+//! ```toml
+//! [agent]
+//! listen = "127.0.0.1:7071"                       # loopback only
+//! token_endpoint = "http://127.0.0.1:7070/oauth2/token"
+//! client_id = "app_…"
+//! client_secret_file = "/etc/gatehouse/agent-secret"  # or env GATEHOUSE_AGENT_CLIENT_SECRET
+//! env_file = "/run/gatehouse/identity.env"        # IDENTITY_ENDPOINT, IDENTITY_HEADER, …
+//! imds = "prefixed"                               # "prefixed" (default) | "open" | "off"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::routes::ImdsMode;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    /// `[agent]`.
+    #[serde(default)]
+    pub agent: RawAgent,
+}
+
+/// `[agent]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAgent {
+    /// Listen address (loopback).
+    pub listen: Option<String>,
+    /// The authorization server's token endpoint.
+    pub token_endpoint: Option<String>,
+    /// The workload's client id.
+    pub client_id: Option<String>,
+    /// File holding the client secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// Where to write the environment file for the application.
+    pub env_file: Option<PathBuf>,
+    /// IMDS front door: `prefixed`, `open` or `off`.
+    pub imds: Option<String>,
+}
+
+/// A validated configuration (the secret is read separately).
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Loopback listen address.
+    pub listen: SocketAddr,
+    /// Token endpoint URL.
+    pub token_endpoint: String,
+    /// Client id.
+    pub client_id: String,
+    /// Secret file, if not from the environment.
+    pub client_secret_file: Option<PathBuf>,
+    /// Environment file path.
+    pub env_file: Option<PathBuf>,
+    /// IMDS exposure.
+    pub imds: ImdsMode,
+}
+
+/// A configuration that cannot be used, naming the field.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file is not valid TOML for this schema.
+    #[error("agent config: {0}")]
+    Parse(String),
+    /// A field is missing or wrong.
+    #[error("agent.{field}: {problem}")]
+    Field {
+        /// Field name.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn field(field: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Field {
+        field,
+        problem: problem.into(),
+    }
+}
+
+impl RawFile {
+    /// Parses `agent.toml` text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+}
+
+impl TryFrom<RawAgent> for AgentConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawAgent) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = raw
+            .listen
+            .as_deref()
+            .unwrap_or("127.0.0.1:7071")
+            .parse()
+            .map_err(|e| field("listen", format!("not an address: {e}")))?;
+        if !listen.ip().is_loopback() {
+            return Err(field(
+                "listen",
+                "the agent listens on loopback only (127.0.0.1 or ::1): it hands out tokens to whoever can reach it",
+            ));
+        }
+        let token_endpoint = raw.token_endpoint.ok_or_else(|| {
+            field(
+                "token_endpoint",
+                "required, e.g. http://127.0.0.1:7070/oauth2/token",
+            )
+        })?;
+        let url = url::Url::parse(&token_endpoint)
+            .map_err(|e| field("token_endpoint", format!("not a URL: {e}")))?;
+        let loopback_host = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback_host => {}
+            _ => {
+                return Err(field(
+                    "token_endpoint",
+                    "must be https (plain http only to a loopback authorization server)",
+                ));
+            }
+        }
+        let client_id = raw
+            .client_id
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| field("client_id", "required"))?;
+        let imds = match raw.imds.as_deref() {
+            None | Some("prefixed") => ImdsMode::Prefixed,
+            Some("open") => ImdsMode::Open,
+            Some("off") => ImdsMode::Off,
+            Some(other) => {
+                return Err(field(
+                    "imds",
+                    format!("{other:?}: expected \"prefixed\", \"open\" or \"off\""),
+                ));
+            }
+        };
+        Ok(Self {
+            listen,
+            token_endpoint,
+            client_id,
+            client_secret_file: raw.client_secret_file,
+            env_file: raw.env_file,
+            imds,
+        })
+    }
+}

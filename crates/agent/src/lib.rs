@@ -1,0 +1,134 @@
+//! Gatehouse token agent: managed identity without the cloud.
+//!
+//! `gatehouse agent` runs next to a workload (same host or pod), holds the workload's
+//! credential, and hands the application access tokens over loopback, so the application never
+//! holds a long-lived secret. Three front doors share one cache ([`TokenCache`]): the native
+//! `GET /v1/token`, Azure App Service's managed-identity protocol and Azure IMDS's (so the
+//! Azure SDKs' `ManagedIdentityCredential` works unchanged). Tokens are refreshed in the
+//! background before they are due, fetched once for concurrent callers, and served while the
+//! authorization server is away for as long as they are valid.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod config;
+pub mod refresh;
+pub mod routes;
+pub mod source;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gatehouse_core::Clock;
+use tokio::sync::watch;
+
+pub use cache::{CacheError, TokenCache};
+pub use config::{AgentConfig, ConfigError, RawAgent, RawFile};
+pub use routes::{AgentState, IDENTITY_HEADER, ImdsMode, router};
+pub use source::{Fetch, FetchError, Fetched, TokenEndpoint, TokenKey};
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The token endpoint client could not be built.
+    #[error(transparent)]
+    Source(#[from] FetchError),
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct RunningAgent {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The secret the application presents (`IDENTITY_HEADER`, and the IMDS path prefix).
+    pub secret: String,
+    /// The token cache.
+    pub cache: Arc<TokenCache>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningAgent {
+    /// The environment the application needs, as `NAME=value` lines: `IDENTITY_ENDPOINT` and
+    /// `IDENTITY_HEADER` (App Service protocol), `AZURE_POD_IDENTITY_AUTHORITY_HOST` (IMDS),
+    /// `GATEHOUSE_AGENT_URL` (native).
+    pub fn env_file_contents(&self) -> String {
+        let base = format!("http://{}", self.addr);
+        format!(
+            "IDENTITY_ENDPOINT={base}/msi/token\nIDENTITY_HEADER={secret}\nAZURE_POD_IDENTITY_AUTHORITY_HOST={base}/{secret}\nGATEHOUSE_AGENT_URL={base}\n",
+            secret = self.secret
+        )
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+    }
+}
+
+/// Starts the agent for `cfg`, authenticating to the authorization server with `client_secret`.
+pub async fn start(
+    cfg: &AgentConfig,
+    client_secret: String,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningAgent, StartError> {
+    let source = TokenEndpoint::new(
+        cfg.token_endpoint.clone(),
+        cfg.client_id.clone(),
+        client_secret,
+    )?;
+    start_with_source(cfg, Arc::new(source), clock).await
+}
+
+/// [`start`] with any token source.
+pub async fn start_with_source(
+    cfg: &AgentConfig,
+    source: Arc<dyn Fetch>,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningAgent, StartError> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: cfg.listen,
+        source,
+    })?;
+    let cache = TokenCache::new(source, clock);
+    let secret = gatehouse_keys::secret::random_base62(43);
+    let state = Arc::new(AgentState {
+        cache: Arc::clone(&cache),
+        secret: secret.clone(),
+        client_id: cfg.client_id.clone(),
+        imds: cfg.imds,
+    });
+    let (stop, mut stopped) = watch::channel(false);
+    let mut refresher_stop = stop.subscribe();
+    cache.spawn_refresher(async move {
+        let _ = refresher_stop.wait_for(|s| *s).await;
+    });
+    let app = router(state);
+    let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    }));
+    Ok(RunningAgent {
+        addr,
+        secret,
+        cache,
+        stop,
+        task,
+    })
+}

@@ -1,0 +1,368 @@
+//! The front doors, all answering from one [`TokenCache`]:
+//!
+//! - Azure App Service: `GET /msi/token?api-version=2019-08-01&resource=…` with
+//!   `X-IDENTITY-HEADER` (`IDENTITY_ENDPOINT` / `IDENTITY_HEADER`);
+//! - Azure IMDS: `GET /{secret}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=…`
+//!   with `Metadata: true` (`AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:PORT/{secret}`),
+//!   and, only when enabled, the bare path for SDKs that cannot carry a path;
+//! - native: `GET /v1/token?audience=…[&scope=…]` with `X-IDENTITY-HEADER`.
+//!
+//! Every request must come from a loopback address and carry neither `X-Forwarded-For`,
+//! `Forwarded` nor `Origin`, so a server-side request forgery in the application (which can
+//! rarely set headers or reach a secret path) cannot reach the agent. Errors are always JSON;
+//! a resource the workload is not entitled to is a 400, which Azure SDKs read as "this
+//! identity is unavailable" (a 404 or 5xx makes them retry for about a minute).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::cache::{CacheError, TokenCache};
+use crate::source::{FetchError, Fetched, TokenKey};
+
+/// The header every front door but IMDS checks.
+pub const IDENTITY_HEADER: &str = "x-identity-header";
+
+/// Whether the bare IMDS path (no secret in it) is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImdsMode {
+    /// Only `/{secret}/metadata/identity/oauth2/token`.
+    #[default]
+    Prefixed,
+    /// Also `/metadata/identity/oauth2/token`, guarded only by loopback, `Metadata: true` and
+    /// the absence of forwarding headers (as Azure's own IMDS is).
+    Open,
+    /// No IMDS front door.
+    Off,
+}
+
+/// What the routes share.
+#[derive(Debug)]
+pub struct AgentState {
+    /// The cache.
+    pub cache: Arc<TokenCache>,
+    /// The secret of `X-IDENTITY-HEADER` and of the IMDS path.
+    pub secret: String,
+    /// The workload's client id (reported as `client_id`, checked when a caller names one).
+    pub client_id: String,
+    /// IMDS exposure.
+    pub imds: ImdsMode,
+}
+
+/// A refusal, in JSON.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl Refusal {
+    fn bad_request(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({"error": self.error, "error_description": self.description})),
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+}
+
+impl From<CacheError> for Refusal {
+    fn from(e: CacheError) -> Self {
+        match e {
+            CacheError::Fetch(FetchError::NotEntitled(d)) => Self {
+                status: StatusCode::BAD_REQUEST,
+                error: "invalid_resource",
+                description: format!("this identity may not get a token for it: {d}"),
+            },
+            CacheError::Fetch(FetchError::Credential) => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                error: "server_error",
+                description: "the agent's own credential was refused; see the agent's log".into(),
+            },
+            CacheError::Fetch(FetchError::Unavailable(_)) => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "the authorization server is unreachable and no valid token is cached"
+                    .into(),
+            },
+            CacheError::Full => Self::bad_request(e.to_string()),
+        }
+    }
+}
+
+/// The agent's routes.
+pub fn router(state: Arc<AgentState>) -> Router {
+    let mut r = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/msi/token", get(app_service))
+        .route("/v1/token", get(native));
+    if state.imds != ImdsMode::Off {
+        r = r
+            .route(
+                "/{prefix}/metadata/identity/oauth2/token",
+                get(imds_prefixed),
+            )
+            .route(
+                "/{prefix}/metadata/identity/oauth2/token/",
+                get(imds_prefixed),
+            );
+    }
+    // The bare IMDS path: served when open; otherwise a 400 (not a 404, which Azure SDKs
+    // retry for about a minute) that says what to do.
+    let bare = match state.imds {
+        ImdsMode::Open => get(imds_open),
+        ImdsMode::Prefixed => get(|| async {
+            Refusal::bad_request(
+                "this agent serves IMDS under a secret path: set AZURE_POD_IDENTITY_AUTHORITY_HOST from the agent's env file",
+            )
+        }),
+        ImdsMode::Off => get(|| async {
+            Refusal::bad_request("the IMDS protocol is off on this agent: use IDENTITY_ENDPOINT")
+        }),
+    };
+    r = r
+        .route("/metadata/identity/oauth2/token", bare.clone())
+        .route("/metadata/identity/oauth2/token/", bare);
+    r.fallback(|| async {
+        Refusal {
+            status: StatusCode::NOT_FOUND,
+            error: "not_found",
+            description: "no such endpoint".into(),
+        }
+    })
+    .layer(middleware::from_fn(guard))
+    .with_state(state)
+}
+
+/// Loopback peers only, and no sign of a forwarded or browser request.
+async fn guard(req: Request, next: Next) -> Response {
+    let loopback = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    if !loopback {
+        return Refusal {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden",
+            description: "the agent answers loopback callers only".into(),
+        }
+        .into_response();
+    }
+    let h = req.headers();
+    if h.contains_key("x-forwarded-for")
+        || h.contains_key(header::FORWARDED)
+        || h.contains_key(header::ORIGIN)
+    {
+        return Refusal {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden",
+            description: "forwarded and cross-origin requests are refused".into(),
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+fn secret_matches(state: &AgentState, given: &[u8]) -> bool {
+    given.ct_eq(state.secret.as_bytes()).into()
+}
+
+fn check_header(state: &AgentState, headers: &HeaderMap) -> Result<(), Refusal> {
+    let ok = headers
+        .get(IDENTITY_HEADER)
+        .is_some_and(|v| secret_matches(state, v.as_bytes()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::bad_request(
+            "missing or wrong X-IDENTITY-HEADER (see IDENTITY_HEADER in the agent's env file)",
+        ))
+    }
+}
+
+/// Query parameters, first value of each (percent-decoded).
+fn params(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The Azure `resource`: an audience, or a scope ending in `/.default` (some clients send one).
+fn azure_key(
+    state: &AgentState,
+    p: &[(String, String)],
+    version: &str,
+) -> Result<TokenKey, Refusal> {
+    match param(p, "api-version") {
+        Some(v) if v == version => {}
+        Some(v) => {
+            return Err(Refusal::bad_request(format!(
+                "api-version {v} is not supported; use {version}"
+            )));
+        }
+        None => return Err(Refusal::bad_request("api-version is required")),
+    }
+    for id_param in [
+        "client_id",
+        "object_id",
+        "principal_id",
+        "mi_res_id",
+        "msi_res_id",
+    ] {
+        if let Some(v) = param(p, id_param)
+            && !(id_param == "client_id" && v == state.client_id)
+        {
+            return Err(Refusal::bad_request(format!(
+                "this agent holds one identity ({}); {id_param}={v} is not it",
+                state.client_id
+            )));
+        }
+    }
+    let resource = param(p, "resource")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| Refusal::bad_request("resource is required"))?;
+    let audience = resource.strip_suffix("/.default").unwrap_or(resource);
+    if audience.len() > 2048 {
+        return Err(Refusal::bad_request("resource is too long"));
+    }
+    Ok(TokenKey::new(audience, Vec::new()))
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn azure_body(state: &AgentState, t: &Fetched, resource: &str, now: i64) -> serde_json::Value {
+    json!({
+        "access_token": &*t.access_token,
+        "refresh_token": "",
+        "expires_in": (t.expires_at - now).max(0).to_string(),
+        "expires_on": t.expires_at.to_string(),
+        "not_before": t.issued_at.to_string(),
+        "resource": resource,
+        "token_type": "Bearer",
+        "client_id": state.client_id,
+    })
+}
+
+async fn app_service(
+    State(s): State<Arc<AgentState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, Refusal> {
+    check_header(&s, &headers)?;
+    let p = params(uri.query());
+    let key = azure_key(&s, &p, "2019-08-01")?;
+    let t = s.cache.get(&key).await?;
+    let resource = param(&p, "resource").unwrap_or_default();
+    Ok(no_store(
+        Json(azure_body(&s, &t, resource, s.cache.now())).into_response(),
+    ))
+}
+
+async fn imds(
+    s: &AgentState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> Result<Response, Refusal> {
+    let metadata = headers
+        .get("metadata")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+    if !metadata {
+        return Err(Refusal::bad_request("Metadata: true is required"));
+    }
+    let p = params(uri.query());
+    let key = azure_key(s, &p, "2018-02-01")?;
+    let t = s.cache.get(&key).await?;
+    let resource = param(&p, "resource").unwrap_or_default();
+    Ok(no_store(
+        Json(azure_body(s, &t, resource, s.cache.now())).into_response(),
+    ))
+}
+
+async fn imds_prefixed(
+    State(s): State<Arc<AgentState>>,
+    Path(prefix): Path<String>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, Refusal> {
+    if !secret_matches(&s, prefix.as_bytes()) {
+        return Err(Refusal::bad_request(
+            "unknown IMDS path (see AZURE_POD_IDENTITY_AUTHORITY_HOST in the agent's env file)",
+        ));
+    }
+    imds(&s, &headers, &uri).await
+}
+
+async fn imds_open(
+    State(s): State<Arc<AgentState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, Refusal> {
+    imds(&s, &headers, &uri).await
+}
+
+async fn native(
+    State(s): State<Arc<AgentState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, Refusal> {
+    check_header(&s, &headers)?;
+    let p = params(uri.query());
+    let audience = param(&p, "audience")
+        .filter(|a| !a.is_empty() && a.len() <= 2048)
+        .ok_or_else(|| Refusal::bad_request("audience is required"))?;
+    let scopes = param(&p, "scope")
+        .unwrap_or("")
+        .split(' ')
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    if scopes.len() > 64 {
+        return Err(Refusal::bad_request("too many scopes"));
+    }
+    let key = TokenKey::new(audience, scopes);
+    let t = s.cache.get(&key).await?;
+    let now = s.cache.now();
+    Ok(no_store(
+        Json(json!({
+            "access_token": &*t.access_token,
+            "token_type": "Bearer",
+            "expires_in": (t.expires_at - now).max(0),
+            "expires_on": t.expires_at,
+            "audience": key.audience,
+            "scope": t.scope,
+        }))
+        .into_response(),
+    ))
+}

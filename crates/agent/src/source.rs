@@ -1,0 +1,164 @@
+//! Where tokens come from: the authorization server's token endpoint, with the client
+//! credentials grant (RFC 6749 §4.4), the audience as an RFC 8707 `resource`, and the agent's
+//! own credential (a client secret, sent with HTTP Basic).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use gatehouse_proto::TokenResponse;
+
+/// What a token is for: an audience and, optionally, scopes (sorted, deduplicated).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenKey {
+    /// The API's audience URI (the RFC 8707 `resource`).
+    pub audience: String,
+    /// Scopes asked for; empty means everything the grant allows.
+    pub scopes: Vec<String>,
+}
+
+impl TokenKey {
+    /// A key with its scopes normalised.
+    pub fn new(audience: impl Into<String>, scopes: impl IntoIterator<Item = String>) -> Self {
+        let mut scopes: Vec<String> = scopes.into_iter().filter(|s| !s.is_empty()).collect();
+        scopes.sort();
+        scopes.dedup();
+        Self {
+            audience: audience.into(),
+            scopes,
+        }
+    }
+}
+
+/// A token as the authorization server issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The access token.
+    pub access_token: std::sync::Arc<str>,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// When it was obtained (Unix seconds, the agent's clock).
+    pub issued_at: i64,
+    /// When it expires (Unix seconds, the agent's clock).
+    pub expires_at: i64,
+}
+
+/// Why no token could be obtained.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The authorization server refused this audience or these scopes for the workload
+    /// (`invalid_target`, `invalid_scope`, `unauthorized_client`): it is not entitled.
+    #[error("not entitled: {0}")]
+    NotEntitled(String),
+    /// The authorization server refused the agent's own credential (`invalid_client`).
+    #[error("the agent's credential was refused by the authorization server")]
+    Credential,
+    /// The authorization server could not be reached or failed.
+    #[error("the authorization server is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The boxed future of a fetch.
+pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<Fetched, FetchError>> + Send + 'a>>;
+
+/// Something that obtains tokens (the authorization server; a counting fake in unit tests).
+pub trait Fetch: Send + Sync + std::fmt::Debug + 'static {
+    /// Obtains a fresh token for `key`, stamped with the agent's time `now`.
+    fn fetch<'a>(&'a self, key: &'a TokenKey, now: i64) -> FetchFuture<'a>;
+}
+
+/// The authorization server's token endpoint, with a client secret.
+pub struct TokenEndpoint {
+    http: reqwest::Client,
+    url: String,
+    client_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for TokenEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpoint")
+            .field("url", &self.url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest token response read.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+impl TokenEndpoint {
+    /// The token endpoint at `url`, authenticating as `client_id` with `secret`.
+    pub fn new(url: String, client_id: String, secret: String) -> Result<Self, FetchError> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| FetchError::Unavailable(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            url,
+            client_id,
+            secret,
+        })
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> FetchError {
+    FetchError::Unavailable(e.to_string())
+}
+
+impl Fetch for TokenEndpoint {
+    fn fetch<'a>(&'a self, key: &'a TokenKey, now: i64) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let mut form = vec![
+                ("grant_type", "client_credentials".to_owned()),
+                ("resource", key.audience.clone()),
+            ];
+            if !key.scopes.is_empty() {
+                form.push(("scope", key.scopes.join(" ")));
+            }
+            let resp = self
+                .http
+                .post(&self.url)
+                .basic_auth(&self.client_id, Some(&self.secret))
+                .form(&form)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let status = resp.status();
+            let body = resp.bytes().await.map_err(unavailable)?;
+            if body.len() > MAX_RESPONSE_BYTES {
+                return Err(unavailable("token response too large"));
+            }
+            if status.is_success() {
+                let t: TokenResponse = serde_json::from_slice(&body)
+                    .map_err(|e| unavailable(format!("token response: {e}")))?;
+                let lifetime = i64::try_from(t.expires_in).unwrap_or(i64::MAX);
+                return Ok(Fetched {
+                    access_token: t.access_token.into(),
+                    scope: t.scope,
+                    issued_at: now,
+                    expires_at: now.saturating_add(lifetime),
+                });
+            }
+            let err: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let code = err.get("error").and_then(|e| e.as_str()).unwrap_or("");
+            let description = err
+                .get("error_description")
+                .and_then(|e| e.as_str())
+                .unwrap_or(code);
+            match code {
+                "invalid_target" | "invalid_scope" | "unauthorized_client" | "invalid_request" => {
+                    Err(FetchError::NotEntitled(
+                        description.chars().take(300).collect(),
+                    ))
+                }
+                "invalid_client" => Err(FetchError::Credential),
+                _ => Err(unavailable(format!("token endpoint answered {status}"))),
+            }
+        })
+    }
+}

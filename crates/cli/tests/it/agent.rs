@@ -1,0 +1,343 @@
+//! The token agent with real clients: Python's `azure-identity` (`ManagedIdentityCredential`,
+//! sync and async, App Service and IMDS protocols) gets tokens that the gateway accepts for
+//! their audience and refuses for another; wrong secrets, forwarded requests and browsers are
+//! refused; the cached token outlives the authorization server until it expires.
+//!
+//! Python with azure-identity and aiohttp must be installed: `.ci/run` creates
+//! `target/azure-venv`; elsewhere set `GATEHOUSE_TEST_PYTHON`. Every Python run gets a cleared
+//! environment holding only the agent's variables, so no client can fall back to the real
+//! IMDS address (169.254.169.254) and send traffic off this machine.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code fails loudly"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::common;
+
+use common::{TestClient, TestServer, json_body};
+use gatehouse_agent::{AgentConfig, RawAgent, RunningAgent};
+use gatehouse_core::Clock;
+use gatehouse_testkit::echo::Echo;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ORDERS: &str = "https://orders.example";
+const PAYMENTS: &str = "https://payments.example";
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "MSAL computes expiry from the real time: the fake clock starts at the real now"
+)]
+fn real_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("GATEHOUSE_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/azure-venv/bin/python3");
+    assert!(
+        venv.exists(),
+        "Python with azure-identity is required for the agent tests: run .ci/run, or \
+         `python3 -m venv target/azure-venv && target/azure-venv/bin/pip install azure-identity aiohttp`, \
+         or set GATEHOUSE_TEST_PYTHON"
+    );
+    venv
+}
+
+/// A control plane (at the real time) with `orders` and `payments`, a gateway in front of
+/// both, and a workload client granted `orders:read` only.
+async fn control_plane(echo: &Echo) -> (TestServer, TestClient) {
+    let toml = format!(
+        r#"
+[client_auth]
+lockout_max_failures = 1000
+[gateway]
+listen = "127.0.0.1:0"
+[[gateway.apis]]
+api = "orders"
+upstreams = ["{echo}"]
+[[gateway.apis.routes]]
+operation = "any"
+path = "/orders/*"
+[[gateway.apis]]
+api = "payments"
+upstreams = ["{echo}"]
+[[gateway.apis.routes]]
+operation = "any"
+path = "/payments/*"
+"#,
+        echo = echo.url()
+    );
+    let s = TestServer::start_with_config_at(&toml, real_now()).await;
+    s.create_api_json(
+        json!({"name": "orders", "audience": ORDERS, "scopes": ["orders:read"], "token_ttl": "1h"}),
+    )
+    .await;
+    s.create_api_json(
+        json!({"name": "payments", "audience": PAYMENTS, "scopes": ["pay"], "token_ttl": "1h"}),
+    )
+    .await;
+    let workload = s
+        .create_client("orders-reader", "client_secret_basic")
+        .await;
+    s.grant(&workload.id, "orders", &["orders:read"]).await;
+    (s, workload)
+}
+
+async fn agent(s: &TestServer, workload: &TestClient, imds: &str) -> RunningAgent {
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.at("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        imds: Some(imds.into()),
+        ..RawAgent::default()
+    })
+    .unwrap();
+    gatehouse_agent::start(
+        &cfg,
+        workload.secret().to_owned(),
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap()
+}
+
+/// Runs the Python client in `mode` for `scope` with only `env` set.
+async fn azure_identity(mode: &str, scope: &str, env: &[(&str, String)]) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/azure_client.py");
+    let mut cmd = tokio::process::Command::new(python());
+    cmd.env_clear()
+        .env("NO_PROXY", "*")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(script)
+        .arg(mode)
+        .arg(scope);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("python finishes")
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "python printed {stdout:?}, stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn app_service_env(a: &RunningAgent) -> Vec<(&'static str, String)> {
+    vec![
+        ("IDENTITY_ENDPOINT", format!("http://{}/msi/token", a.addr)),
+        ("IDENTITY_HEADER", a.secret.clone()),
+    ]
+}
+
+async fn gateway_status(s: &TestServer, path: &str, token: &str) -> StatusCode {
+    s.http
+        .get(s.gw(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn azure_identity_app_service_sync_and_async_get_tokens_the_gateway_accepts() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let a = agent(&s, &workload, "prefixed").await;
+    let env = app_service_env(&a);
+    for mode in ["sync", "async"] {
+        let got = azure_identity(mode, "https://orders.example/.default", &env).await;
+        let token = got["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{mode}: {got}"));
+        assert!(
+            got["expires_on"].as_i64().unwrap() > real_now() + 3000,
+            "{got}"
+        );
+        assert_eq!(gateway_status(&s, "/orders/1", token).await, StatusCode::OK);
+        assert_eq!(
+            gateway_status(&s, "/payments/1", token).await,
+            StatusCode::UNAUTHORIZED,
+            "a token for orders is refused by payments"
+        );
+    }
+    // Not entitled: azure-identity reports the identity as unavailable (a 400).
+    let got = azure_identity("sync", "https://payments.example/.default", &env).await;
+    assert!(got["error"].is_string(), "{got}");
+    assert!(
+        got["message"].as_str().unwrap().contains("400")
+            || got["error"] == "CredentialUnavailableError",
+        "{got}"
+    );
+    // A wrong header secret is refused too.
+    let wrong = vec![env[0].clone(), ("IDENTITY_HEADER", "wrong".to_owned())];
+    let got = azure_identity("sync", "https://orders.example/.default", &wrong).await;
+    assert!(got["error"].is_string(), "{got}");
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn azure_identity_imds_with_the_secret_path_gets_a_token() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let a = agent(&s, &workload, "prefixed").await;
+    let env = vec![(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        format!("http://{}/{}", a.addr, a.secret),
+    )];
+    let got = azure_identity("imds", "https://orders.example/.default", &env).await;
+    let token = got["token"].as_str().unwrap_or_else(|| panic!("{got}"));
+    assert_eq!(gateway_status(&s, "/orders/1", token).await, StatusCode::OK);
+    // Without the secret path, IMDS is closed unless `imds = "open"`.
+    let bare = vec![(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        format!("http://{}", a.addr),
+    )];
+    let got = azure_identity("imds", "https://orders.example/.default", &bare).await;
+    assert!(got["error"].is_string(), "{got}");
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn front_doors_refuse_wrong_secrets_forwarded_and_browser_requests() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let a = agent(&s, &workload, "open").await;
+    let base = format!("http://{}", a.addr);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let get = |path: String, headers: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        async move {
+            let mut r = http.get(path);
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            r.send().await.unwrap()
+        }
+    };
+    let secret = a.secret.clone();
+    let native = format!("{base}/v1/token?audience={ORDERS}&scope=orders:read");
+
+    let ok = get(native.clone(), vec![("x-identity-header", secret.clone())]).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["cache-control"], "no-store");
+    let body = json_body(ok).await;
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "orders:read");
+    assert!(body["expires_in"].as_i64().unwrap() > 3000);
+
+    for (headers, status) in [
+        (vec![], 400),
+        (vec![("x-identity-header", "wrong".to_owned())], 400),
+        (
+            vec![
+                ("x-identity-header", secret.clone()),
+                ("x-forwarded-for", "10.0.0.1".to_owned()),
+            ],
+            403,
+        ),
+        (
+            vec![
+                ("x-identity-header", secret.clone()),
+                ("origin", "https://evil.example".to_owned()),
+            ],
+            403,
+        ),
+    ] {
+        let r = get(native.clone(), headers.clone()).await;
+        assert_eq!(r.status().as_u16(), status, "{headers:?}");
+        let body = json_body(r).await;
+        assert!(body["error"].is_string(), "errors are JSON: {body}");
+    }
+    // App Service protocol: api-version and resource are required; another identity is refused.
+    let h = vec![("x-identity-header", secret.clone())];
+    for q in [
+        format!("resource={ORDERS}"),
+        format!("api-version=2017-09-01&resource={ORDERS}"),
+        "api-version=2019-08-01".to_owned(),
+        format!("api-version=2019-08-01&resource={ORDERS}&client_id=someone-else"),
+    ] {
+        let r = get(format!("{base}/msi/token?{q}"), h.clone()).await;
+        assert_eq!(r.status(), 400, "{q}");
+    }
+    let r = get(
+        format!(
+            "{base}/msi/token?api-version=2019-08-01&resource={ORDERS}&client_id={}",
+            workload.id
+        ),
+        h.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body = json_body(r).await;
+    assert_eq!(body["client_id"], workload.id.as_str());
+    assert_eq!(body["resource"], ORDERS);
+    assert!(body["expires_on"].as_str().unwrap().parse::<i64>().is_ok());
+    // IMDS "open" mode: Metadata: true is still required.
+    let imds =
+        format!("{base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={ORDERS}");
+    assert_eq!(get(imds.clone(), vec![]).await.status(), 400);
+    assert_eq!(
+        get(imds, vec![("metadata", "true".to_owned())])
+            .await
+            .status(),
+        200
+    );
+    // Not entitled: 400 with a JSON error.
+    let r = get(
+        format!("{base}/v1/token?audience={PAYMENTS}"),
+        vec![("x-identity-header", secret.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(json_body(r).await["error"], "invalid_resource");
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_cached_token_outlives_the_authorization_server_until_it_expires() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let a = agent(&s, &workload, "off").await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/v1/token?audience={ORDERS}", a.addr);
+    let get = || http.get(&url).header("x-identity-header", &a.secret).send();
+    let first = json_body(get().await.unwrap()).await["access_token"].clone();
+    let clock = Arc::clone(&s.clock);
+    s.stop().await;
+    // Refresh is due (48 min) and fails: the cached token is still served.
+    clock.advance(50 * 60);
+    let r = get().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(json_body(r).await["access_token"], first);
+    // Expired: a clear error, not a stale token.
+    clock.advance(11 * 60);
+    let r = get().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(json_body(r).await["error"], "temporarily_unavailable");
+    a.shutdown().await.unwrap();
+}
