@@ -366,3 +366,90 @@ async fn native(
         .into_response(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::body::Body;
+    use gatehouse_core::{FakeClock, UnixTime};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::source::{Fetch, FetchFuture};
+
+    #[derive(Debug)]
+    struct Fixed;
+
+    impl Fetch for Fixed {
+        fn fetch<'a>(&'a self, _key: &'a TokenKey, now: i64) -> FetchFuture<'a> {
+            Box::pin(async move {
+                Ok(Fetched {
+                    access_token: "t".into(),
+                    scope: String::new(),
+                    issued_at: now,
+                    expires_at: now + 3600,
+                })
+            })
+        }
+    }
+
+    fn app() -> Router {
+        let clock = Arc::new(FakeClock::new(UnixTime(1_800_000_000)));
+        router(Arc::new(AgentState {
+            cache: TokenCache::new(Arc::new(Fixed), clock),
+            secret: "s3cret".into(),
+            client_id: "app_1".into(),
+            imds: ImdsMode::Prefixed,
+        }))
+    }
+
+    fn from(peer: &str, path: &str) -> axum::http::Request<Body> {
+        let mut req = axum::http::Request::get(path)
+            .header("x-identity-header", "s3cret")
+            .header("metadata", "true")
+            .body(Body::empty())
+            .unwrap();
+        let addr: SocketAddr = peer.parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(addr));
+        req
+    }
+
+    #[tokio::test]
+    async fn non_loopback_peers_are_refused_before_anything_else() {
+        let path = "/v1/token?audience=https://orders.example";
+        for peer in ["10.0.0.7:4000", "[2001:db8::1]:4000", "0.0.0.0:1"] {
+            let resp = app().oneshot(from(peer, path)).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{peer}");
+        }
+        for peer in ["127.0.0.1:4000", "[::1]:4000"] {
+            let resp = app().oneshot(from(peer, path)).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{peer}");
+        }
+        // No peer information at all: refused.
+        let req = axum::http::Request::get(path)
+            .header("x-identity-header", "s3cret")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            app().oneshot(req).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test]
+    async fn imds_needs_the_secret_path_and_the_bare_path_says_so_with_a_400() {
+        let q = "metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://o.example";
+        let ok = app()
+            .oneshot(from("127.0.0.1:1", &format!("/s3cret/{q}")))
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        for path in [format!("/wrong/{q}"), format!("/{q}")] {
+            let resp = app().oneshot(from("127.0.0.1:1", &path)).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}");
+        }
+        let resp = app().oneshot(from("127.0.0.1:1", "/nope")).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    }
+}
