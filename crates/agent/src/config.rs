@@ -157,3 +157,53 @@ impl TryFrom<RawAgent> for AgentConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<AgentConfig, ConfigError> {
+        AgentConfig::try_from(RawFile::parse(text)?.agent)
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let cfg = resolve(include_str!("../../../examples/agent.toml")).unwrap();
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:7071");
+        assert_eq!(cfg.imds, ImdsMode::Prefixed);
+        assert!(cfg.env_file.is_some());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let base =
+            "token_endpoint = \"http://127.0.0.1:7070/oauth2/token\"\nclient_id = \"app_1\"\n";
+        let cases = [
+            ("listen = \"0.0.0.0:7071\"\n", "agent.listen"),
+            ("listen = \"nope\"\n", "agent.listen"),
+            ("imds = \"sometimes\"\n", "agent.imds"),
+        ];
+        for (extra, field) in cases {
+            let err = resolve(&format!("[agent]\n{base}{extra}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(field), "{extra}: {err}");
+        }
+        let err = resolve(
+            "[agent]\ntoken_endpoint = \"http://auth.example/oauth2/token\"\nclient_id = \"a\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("must be https"), "{err}");
+        assert!(
+            resolve("[agent]\ntoken_endpoint = \"https://auth.example/t\"\nclient_id = \"a\"\n")
+                .is_ok()
+        );
+        let err = resolve("[agent]\nclient_id = \"a\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("agent.token_endpoint"), "{err}");
+        let err = resolve("[agent]\nsurprise = 1\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field"), "{err}");
+    }
+}
