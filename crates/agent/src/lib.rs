@@ -9,11 +9,8 @@
 //! authorization server is away for as long as they are valid.
 #![forbid(unsafe_code)]
 
-pub mod cache;
 pub mod config;
-pub mod refresh;
 pub mod routes;
-pub mod source;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,10 +18,11 @@ use std::sync::Arc;
 use gatehouse_core::Clock;
 use tokio::sync::watch;
 
-pub use cache::{CacheError, TokenCache};
 pub use config::{AgentConfig, ConfigError, RawAgent, RawFile};
+pub use gatehouse_client::{
+    CacheError, Fetch, FetchError, Fetched, TokenCache, TokenEndpoint, TokenKey,
+};
 pub use routes::{AgentState, IDENTITY_HEADER, ImdsMode, router};
-pub use source::{Fetch, FetchError, Fetched, TokenEndpoint, TokenKey};
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]

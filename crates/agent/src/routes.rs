@@ -25,8 +25,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::cache::{CacheError, TokenCache};
-use crate::source::{FetchError, Fetched, TokenKey};
+use gatehouse_client::{CacheError, FetchError, Fetched, TokenCache, TokenKey};
 
 /// The header every front door but IMDS checks.
 pub const IDENTITY_HEADER: &str = "x-identity-header";
@@ -108,6 +107,11 @@ impl From<CacheError> for Refusal {
                     .into(),
             },
             CacheError::Full => Self::bad_request(e.to_string()),
+            _ => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                error: "server_error",
+                description: "internal error".into(),
+            },
         }
     }
 }
@@ -376,7 +380,8 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::source::{Fetch, FetchFuture};
+    use gatehouse_client::Fetch;
+    use gatehouse_client::source::FetchFuture;
 
     #[derive(Debug)]
     struct Fixed;

@@ -349,3 +349,38 @@ async fn the_cached_token_outlives_the_authorization_server_until_it_expires() {
     assert_eq!(json_body(r).await["error"], "temporarily_unavailable");
     a.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_sdk_token_source_gets_tokens_from_the_agent() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let a = agent(&s, &workload, "off").await;
+    let env = gatehouse_core::MapEnv::from_pairs([
+        ("GATEHOUSE_AGENT_URL", format!("http://{}", a.addr).as_str()),
+        ("IDENTITY_HEADER", a.secret.as_str()),
+    ]);
+    let tokens = gatehouse_client::TokenSource::from_agent_env_in(&env).unwrap();
+    let t = tokens.token(ORDERS).await.unwrap();
+    assert_eq!(gateway_status(&s, "/orders/1", &t).await, StatusCode::OK);
+    assert_eq!(
+        tokens.token(ORDERS).await.unwrap(),
+        t,
+        "cached in the SDK too"
+    );
+    let err = tokens.token(PAYMENTS).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            gatehouse_client::CacheError::Fetch(gatehouse_client::FetchError::NotEntitled(_))
+        ),
+        "{err:?}"
+    );
+    let wrong =
+        gatehouse_client::TokenSource::agent(format!("http://{}", a.addr), "wrong").unwrap();
+    assert!(wrong.token(ORDERS).await.is_err());
+    let missing =
+        gatehouse_client::TokenSource::from_agent_env_in(&gatehouse_core::MapEnv::default());
+    assert!(missing.is_err());
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}

@@ -16,6 +16,7 @@ mod admin_api;
 mod admin_api_keys;
 mod agent;
 mod ca_mtls;
+mod client_sdk;
 mod e2e_agent;
 mod e2e_api_keys;
 mod e2e_cli;

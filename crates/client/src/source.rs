@@ -162,3 +162,94 @@ impl Fetch for TokenEndpoint {
         })
     }
 }
+
+/// The local `gatehouse agent`'s native endpoint (`GET /v1/token`).
+pub struct AgentEndpoint {
+    http: reqwest::Client,
+    base: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for AgentEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentEndpoint")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentEndpoint {
+    /// The agent at `base` (e.g. `http://127.0.0.1:7071`) with its `IDENTITY_HEADER` secret.
+    pub fn new(base: String, secret: String) -> Result<Self, FetchError> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| FetchError::Unavailable(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            secret,
+        })
+    }
+}
+
+impl Fetch for AgentEndpoint {
+    fn fetch<'a>(&'a self, key: &'a TokenKey, now: i64) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let mut query = vec![("audience", key.audience.clone())];
+            if !key.scopes.is_empty() {
+                query.push(("scope", key.scopes.join(" ")));
+            }
+            let resp = self
+                .http
+                .get(format!("{}/v1/token", self.base))
+                .header("x-identity-header", &self.secret)
+                .query(&query)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let status = resp.status();
+            let body = resp.bytes().await.map_err(unavailable)?;
+            if body.len() > MAX_RESPONSE_BYTES {
+                return Err(unavailable("agent response too large"));
+            }
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if status.is_success() {
+                let token = v
+                    .get("access_token")
+                    .and_then(|t| t.as_str())
+                    .ok_or_else(|| unavailable("agent answer without access_token"))?;
+                let expires_in = v
+                    .get("expires_in")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(0);
+                return Ok(Fetched {
+                    access_token: token.into(),
+                    scope: v
+                        .get("scope")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or("")
+                        .to_owned(),
+                    issued_at: now,
+                    expires_at: now.saturating_add(expires_in),
+                });
+            }
+            let description = v
+                .get("error_description")
+                .and_then(|e| e.as_str())
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect::<String>();
+            match status.as_u16() {
+                400 => Err(FetchError::NotEntitled(description)),
+                500 => Err(FetchError::Credential),
+                _ => Err(unavailable(format!(
+                    "agent answered {status}: {description}"
+                ))),
+            }
+        })
+    }
+}
