@@ -42,6 +42,22 @@ pub struct RawAgent {
     pub env_file: Option<PathBuf>,
     /// IMDS front door: `prefixed`, `open` or `off`.
     pub imds: Option<String>,
+    /// `[agent.certificate]`: keep a workload certificate from the CA.
+    pub certificate: Option<RawCertificate>,
+}
+
+/// `[agent.certificate]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCertificate {
+    /// Directory for cert.pem, key.pem, bundle.pem.
+    pub dir: Option<PathBuf>,
+    /// Control plane URL (default: the token endpoint's origin).
+    pub ca_url: Option<String>,
+    /// DNS names to ask for.
+    pub dns_names: Vec<String>,
+    /// Command run after each renewal.
+    pub reload_command: Vec<String>,
 }
 
 /// A validated configuration (the secret is read separately).
@@ -59,6 +75,8 @@ pub struct AgentConfig {
     pub env_file: Option<PathBuf>,
     /// IMDS exposure.
     pub imds: ImdsMode,
+    /// The workload certificate, when configured.
+    pub certificate: Option<crate::certs::CertSettings>,
 }
 
 /// A configuration that cannot be used, naming the field.
@@ -147,6 +165,31 @@ impl TryFrom<RawAgent> for AgentConfig {
                 ));
             }
         };
+        let certificate = match raw.certificate {
+            None => None,
+            Some(c) => {
+                let dir = c.dir.ok_or_else(|| {
+                    field(
+                        "certificate.dir",
+                        "required: where cert.pem, key.pem and bundle.pem go",
+                    )
+                })?;
+                let ca_url = match c.ca_url {
+                    Some(u) => {
+                        url::Url::parse(&u)
+                            .map_err(|e| field("certificate.ca_url", format!("not a URL: {e}")))?;
+                        u
+                    }
+                    None => url.origin().ascii_serialization(),
+                };
+                Some(crate::certs::CertSettings {
+                    dir,
+                    ca_url,
+                    dns_names: c.dns_names,
+                    reload_command: c.reload_command,
+                })
+            }
+        };
         Ok(Self {
             listen,
             token_endpoint,
@@ -154,6 +197,7 @@ impl TryFrom<RawAgent> for AgentConfig {
             client_secret_file: raw.client_secret_file,
             env_file: raw.env_file,
             imds,
+            certificate,
         })
     }
 }

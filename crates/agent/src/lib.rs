@@ -9,6 +9,7 @@
 //! authorization server is away for as long as they are valid.
 #![forbid(unsafe_code)]
 
+pub mod certs;
 pub mod config;
 pub mod routes;
 
@@ -50,6 +51,8 @@ pub struct RunningAgent {
     pub secret: String,
     /// The token cache.
     pub cache: Arc<TokenCache>,
+    /// The workload certificate manager, when configured.
+    pub certs: Option<Arc<certs::CertManager>>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -105,15 +108,33 @@ pub async fn start_with_source(
         addr: cfg.listen,
         source,
     })?;
-    let cache = TokenCache::new(source, clock);
+    let cache = TokenCache::new(source, Arc::clone(&clock));
+    let (stop, mut stopped) = watch::channel(false);
+    let certs = match &cfg.certificate {
+        Some(settings) => {
+            let m = certs::CertManager::new(settings.clone(), Arc::clone(&cache), clock)
+                .map_err(|e| StartError::Source(FetchError::Unavailable(e.to_string())))?;
+            // A first certificate before the application starts, if the CA answers; the
+            // background task keeps trying otherwise.
+            if let Err(e) = m.renew().await {
+                tracing::warn!(error = %e, "no workload certificate yet; retrying in the background");
+            }
+            let mut s = stop.subscribe();
+            m.spawn(async move {
+                let _ = s.wait_for(|v| *v).await;
+            });
+            Some(m)
+        }
+        None => None,
+    };
     let secret = gatehouse_keys::secret::random_base62(43);
     let state = Arc::new(AgentState {
         cache: Arc::clone(&cache),
         secret: secret.clone(),
         client_id: cfg.client_id.clone(),
         imds: cfg.imds,
+        certs: certs.clone(),
     });
-    let (stop, mut stopped) = watch::channel(false);
     let mut refresher_stop = stop.subscribe();
     cache.spawn_refresher(async move {
         let _ = refresher_stop.wait_for(|s| *s).await;
@@ -126,6 +147,7 @@ pub async fn start_with_source(
         addr,
         secret,
         cache,
+        certs,
         stop,
         task,
     })

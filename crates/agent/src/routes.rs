@@ -54,6 +54,8 @@ pub struct AgentState {
     pub client_id: String,
     /// IMDS exposure.
     pub imds: ImdsMode,
+    /// The workload certificate, when configured.
+    pub certs: Option<Arc<crate::certs::CertManager>>,
 }
 
 /// A refusal, in JSON.
@@ -121,7 +123,8 @@ pub fn router(state: Arc<AgentState>) -> Router {
     let mut r = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/msi/token", get(app_service))
-        .route("/v1/token", get(native));
+        .route("/v1/token", get(native))
+        .route("/v1/certificate", get(certificate));
     if state.imds != ImdsMode::Off {
         r = r
             .route(
@@ -406,6 +409,7 @@ mod tests {
             secret: "s3cret".into(),
             client_id: "app_1".into(),
             imds: ImdsMode::Prefixed,
+            certs: None,
         }))
     }
 
@@ -457,4 +461,36 @@ mod tests {
         let resp = app().oneshot(from("127.0.0.1:1", "/nope")).await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     }
+}
+
+async fn certificate(
+    State(s): State<Arc<AgentState>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    check_header(&s, &headers)?;
+    let Some(certs) = &s.certs else {
+        return Err(Refusal::bad_request(
+            "this agent keeps no certificate (configure [agent.certificate])",
+        ));
+    };
+    let Some(c) = certs.current() else {
+        return Err(Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "no certificate yet: the CA has not answered".into(),
+        });
+    };
+    Ok(no_store(
+        Json(json!({
+            "certificate_chain": c.signed.chain,
+            "private_key": c.key_pem.as_str(),
+            "bundle": c.signed.bundle,
+            "serial": c.signed.serial,
+            "spiffe_id": c.signed.spiffe_id,
+            "dns_names": c.signed.dns_names,
+            "not_before": c.signed.not_before,
+            "not_after": c.signed.not_after,
+        }))
+        .into_response(),
+    ))
 }

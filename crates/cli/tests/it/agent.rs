@@ -384,3 +384,92 @@ async fn the_sdk_token_source_gets_tokens_from_the_agent() {
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_agent_keeps_the_workload_certificate_on_disk_and_renews_it() {
+    let toml = "[client_auth]\nlockout_max_failures = 1000\n[tls]\nlisten = \"127.0.0.1:0\"\nhosts = [\"localhost\"]\n";
+    let s = TestServer::start_with_config(toml).await;
+    let workload = s
+        .create_client("orders-reader", "client_secret_basic")
+        .await;
+    s.grant(&workload.id, "gatehouse-ca", &["ca:sign"]).await;
+    let dir = gatehouse_testkit::temp_dir();
+    let certs = dir.path().join("certs");
+    let reloads = dir.path().join("reloads");
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.at("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        certificate: Some(gatehouse_agent::config::RawCertificate {
+            dir: Some(certs.clone()),
+            reload_command: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("echo reloaded >> {}", reloads.display()),
+            ],
+            ..Default::default()
+        }),
+        ..RawAgent::default()
+    })
+    .unwrap();
+    let a = gatehouse_agent::start(
+        &cfg,
+        workload.secret().to_owned(),
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+
+    use std::os::unix::fs::PermissionsExt;
+    let key_mode = std::fs::metadata(certs.join("key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(key_mode & 0o777, 0o600);
+    let chain = std::fs::read_to_string(certs.join("cert.pem")).unwrap();
+    let certs_in_chain = gatehouse_ca::parse_pem_certificates(&chain).unwrap();
+    let id = gatehouse_ca::identity_of(&certs_in_chain[0]).unwrap();
+    assert!(
+        id.san_uris[0].ends_with(&format!("/app/{}", workload.id)),
+        "{:?}",
+        id.san_uris
+    );
+    assert!(
+        std::fs::read_to_string(certs.join("bundle.pem"))
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&reloads).unwrap().lines().count(),
+        1
+    );
+
+    // The application can also ask the agent.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = http
+        .get(format!("http://{}/v1/certificate", a.addr))
+        .header("x-identity-header", &a.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = json_body(r).await;
+    assert_eq!(body["certificate_chain"], chain.as_str());
+    assert_eq!(body["serial"], id.serial.as_str());
+
+    // Two thirds into its (24 h) lifetime it is renewed, and the reload command runs again.
+    let m = a.certs.clone().unwrap();
+    assert!(!m.due());
+    s.advance(17 * 3600);
+    assert!(m.due());
+    let renewed = m.renew().await.unwrap();
+    assert_ne!(renewed.signed.serial, id.serial);
+    let chain2 = std::fs::read_to_string(certs.join("cert.pem")).unwrap();
+    assert_eq!(chain2, renewed.signed.chain);
+    assert_eq!(
+        std::fs::read_to_string(&reloads).unwrap().lines().count(),
+        2
+    );
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
