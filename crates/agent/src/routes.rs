@@ -374,6 +374,38 @@ async fn native(
     ))
 }
 
+async fn certificate(
+    State(s): State<Arc<AgentState>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    check_header(&s, &headers)?;
+    let Some(certs) = &s.certs else {
+        return Err(Refusal::bad_request(
+            "this agent keeps no certificate (configure [agent.certificate])",
+        ));
+    };
+    let Some(c) = certs.current() else {
+        return Err(Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "no certificate yet: the CA has not answered".into(),
+        });
+    };
+    Ok(no_store(
+        Json(json!({
+            "certificate_chain": c.signed.chain,
+            "private_key": c.key_pem.as_str(),
+            "bundle": c.signed.bundle,
+            "serial": c.signed.serial,
+            "spiffe_id": c.signed.spiffe_id,
+            "dns_names": c.signed.dns_names,
+            "not_before": c.signed.not_before,
+            "not_after": c.signed.not_after,
+        }))
+        .into_response(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
@@ -461,36 +493,4 @@ mod tests {
         let resp = app().oneshot(from("127.0.0.1:1", "/nope")).await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     }
-}
-
-async fn certificate(
-    State(s): State<Arc<AgentState>>,
-    headers: HeaderMap,
-) -> Result<Response, Refusal> {
-    check_header(&s, &headers)?;
-    let Some(certs) = &s.certs else {
-        return Err(Refusal::bad_request(
-            "this agent keeps no certificate (configure [agent.certificate])",
-        ));
-    };
-    let Some(c) = certs.current() else {
-        return Err(Refusal {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            error: "temporarily_unavailable",
-            description: "no certificate yet: the CA has not answered".into(),
-        });
-    };
-    Ok(no_store(
-        Json(json!({
-            "certificate_chain": c.signed.chain,
-            "private_key": c.key_pem.as_str(),
-            "bundle": c.signed.bundle,
-            "serial": c.signed.serial,
-            "spiffe_id": c.signed.spiffe_id,
-            "dns_names": c.signed.dns_names,
-            "not_before": c.signed.not_before,
-            "not_after": c.signed.not_after,
-        }))
-        .into_response(),
-    ))
 }
