@@ -44,6 +44,26 @@ pub struct RawAgent {
     pub imds: Option<String>,
     /// `[agent.certificate]`: keep a workload certificate from the CA.
     pub certificate: Option<RawCertificate>,
+    /// `[[agent.egress]]`: destinations the agent forwards to with a token.
+    pub egress: Vec<RawEgress>,
+}
+
+/// `[[agent.egress]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEgress {
+    /// Loopback address the application calls.
+    pub listen: Option<String>,
+    /// The real destination.
+    pub upstream: Option<String>,
+    /// Token audience.
+    pub audience: Option<String>,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Present the workload certificate.
+    pub client_certificate: bool,
+    /// Timeout, e.g. `30s`.
+    pub timeout: Option<String>,
 }
 
 /// `[agent.certificate]` as written.
@@ -77,6 +97,8 @@ pub struct AgentConfig {
     pub imds: ImdsMode,
     /// The workload certificate, when configured.
     pub certificate: Option<crate::certs::CertSettings>,
+    /// Egress destinations.
+    pub egress: Vec<crate::egress::EgressRoute>,
 }
 
 /// A configuration that cannot be used, naming the field.
@@ -190,6 +212,46 @@ impl TryFrom<RawAgent> for AgentConfig {
                 })
             }
         };
+        let mut egress = Vec::new();
+        for e in raw.egress {
+            let listen: SocketAddr = e
+                .listen
+                .as_deref()
+                .ok_or_else(|| field("egress.listen", "required"))?
+                .parse()
+                .map_err(|err| field("egress.listen", format!("not an address: {err}")))?;
+            if !listen.ip().is_loopback() {
+                return Err(field("egress.listen", "loopback only"));
+            }
+            let upstream = url::Url::parse(e.upstream.as_deref().unwrap_or(""))
+                .map_err(|err| field("egress.upstream", format!("not a URL: {err}")))?;
+            if !matches!(upstream.scheme(), "http" | "https") {
+                return Err(field("egress.upstream", "http or https"));
+            }
+            let audience = e
+                .audience
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| field("egress.audience", "required"))?;
+            if e.client_certificate && certificate.is_none() {
+                return Err(field(
+                    "egress.client_certificate",
+                    "needs [agent.certificate] (the certificate to present)",
+                ));
+            }
+            let timeout = match e.timeout.as_deref() {
+                None => std::time::Duration::from_secs(30),
+                Some(t) => gatehouse_core::parse_duration(t)
+                    .map_err(|err| field("egress.timeout", err.to_string()))?,
+            };
+            egress.push(crate::egress::EgressRoute {
+                listen,
+                upstream,
+                audience,
+                scopes: e.scopes,
+                client_certificate: e.client_certificate,
+                timeout,
+            });
+        }
         Ok(Self {
             listen,
             token_endpoint,
@@ -198,6 +260,7 @@ impl TryFrom<RawAgent> for AgentConfig {
             env_file: raw.env_file,
             imds,
             certificate,
+            egress,
         })
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod certs;
 pub mod config;
+pub mod egress;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ pub struct RunningAgent {
     pub cache: Arc<TokenCache>,
     /// The workload certificate manager, when configured.
     pub certs: Option<Arc<certs::CertManager>>,
+    /// The egress listeners, in configuration order.
+    pub egress: Vec<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -139,6 +142,24 @@ pub async fn start_with_source(
     cache.spawn_refresher(async move {
         let _ = refresher_stop.wait_for(|s| *s).await;
     });
+    let mut egress = Vec::new();
+    for route in &cfg.egress {
+        let mut s = stop.subscribe();
+        let addr = egress::start(
+            route.clone(),
+            Arc::clone(&cache),
+            certs.clone(),
+            async move {
+                let _ = s.wait_for(|v| *v).await;
+            },
+        )
+        .await
+        .map_err(|e| StartError::Bind {
+            addr: route.listen,
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        egress.push(addr);
+    }
     let app = router(state);
     let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
         let _ = stopped.wait_for(|s| *s).await;
@@ -148,6 +169,7 @@ pub async fn start_with_source(
         secret,
         cache,
         certs,
+        egress,
         stop,
         task,
     })

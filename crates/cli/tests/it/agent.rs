@@ -473,3 +473,62 @@ async fn the_agent_keeps_the_workload_certificate_on_disk_and_renews_it() {
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn egress_adds_the_destinations_token_for_an_application_that_sends_none() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.at("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        egress: vec![gatehouse_agent::config::RawEgress {
+            listen: Some("127.0.0.1:0".into()),
+            upstream: Some(s.gw("")),
+            audience: Some(ORDERS.into()),
+            ..Default::default()
+        }],
+        ..RawAgent::default()
+    })
+    .unwrap();
+    let a = gatehouse_agent::start(
+        &cfg,
+        workload.secret().to_owned(),
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+    let egress = format!("http://{}", a.egress[0]);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    // The application speaks plain HTTP to the agent, with no credential (or a wrong one).
+    let r = http
+        .post(format!("{egress}/orders/7?x=1"))
+        .header("authorization", "Bearer not-a-token")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["path"], "/orders/7");
+    assert_eq!(seen["query"], "x=1");
+    assert_eq!(seen["body_len"], 5);
+    assert_eq!(
+        seen["headers"]["x-gatehouse-client-id"],
+        workload.id.as_str()
+    );
+    // The upstream's own answers come back as they are.
+    let r = http.get(format!("{egress}/nowhere")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    // A browser page cannot use it.
+    let r = http
+        .get(format!("{egress}/orders/7"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}

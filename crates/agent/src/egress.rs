@@ -1,0 +1,246 @@
+//! Egress: for applications that cannot change their code. Each configured destination gets a
+//! loopback listener; the application calls it in plain HTTP as if it were the API, and the
+//! agent forwards the request to the real upstream with `Authorization: Bearer <a token for
+//! that destination's audience>` (replacing any the application sent), optionally presenting
+//! the workload certificate for mTLS. Request bodies are buffered (up to 16 MiB); responses
+//! are streamed back.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use gatehouse_client::{TokenCache, TokenKey};
+use http::{HeaderMap, HeaderName, StatusCode, header};
+use parking_lot::Mutex;
+
+use crate::certs::CertManager;
+
+/// Largest request body forwarded.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// One destination.
+#[derive(Debug, Clone)]
+pub struct EgressRoute {
+    /// Loopback address the application calls.
+    pub listen: SocketAddr,
+    /// Where requests go (`https://orders.internal`); the request path is appended.
+    pub upstream: url::Url,
+    /// The token audience for this destination.
+    pub audience: String,
+    /// Scopes to ask for (empty: all granted).
+    pub scopes: Vec<String>,
+    /// Present the workload certificate to the upstream.
+    pub client_certificate: bool,
+    /// Request timeout.
+    pub timeout: Duration,
+}
+
+#[derive(Debug)]
+struct Egress {
+    route: EgressRoute,
+    cache: Arc<TokenCache>,
+    certs: Option<Arc<CertManager>>,
+    /// The HTTP client, rebuilt when the workload certificate changes (by serial).
+    client: Mutex<Option<(String, reqwest::Client)>>,
+}
+
+/// Why an egress route could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EgressError {
+    /// Binding failed.
+    #[error("egress {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn problem(status: StatusCode, detail: &str) -> Response {
+    (
+        status,
+        axum::Json(
+            serde_json::json!({"error": status.canonical_reason(), "error_description": detail}),
+        ),
+    )
+        .into_response()
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and what the agent sets itself.
+fn skip(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "authorization"
+            | "content-length"
+    )
+}
+
+impl Egress {
+    fn client(&self) -> Result<reqwest::Client, String> {
+        let serial = match (&self.certs, self.route.client_certificate) {
+            (Some(c), true) => match c.current() {
+                Some(cert) => Some(cert),
+                None => return Err("no workload certificate yet".into()),
+            },
+            (None, true) => return Err("client_certificate needs [agent.certificate]".into()),
+            _ => None,
+        };
+        let wanted = serial
+            .as_ref()
+            .map_or_else(String::new, |c| c.signed.serial.clone());
+        let mut slot = self.client.lock();
+        if let Some((s, c)) = slot.as_ref()
+            && *s == wanted
+        {
+            return Ok(c.clone());
+        }
+        let mut b = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(self.route.timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(cert) = &serial {
+            let pem = format!("{}\n{}", cert.key_pem.as_str(), cert.signed.chain);
+            let identity =
+                reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+            b = b.identity(identity);
+            // Trust our CA for the upstream as well as the usual roots.
+            for root in reqwest::Certificate::from_pem_bundle(cert.signed.bundle.as_bytes())
+                .map_err(|e| e.to_string())?
+            {
+                b = b.add_root_certificate(root);
+            }
+        }
+        let client = b.build().map_err(|e| e.to_string())?;
+        *slot = Some((wanted, client.clone()));
+        Ok(client)
+    }
+
+    async fn forward(&self, req: Request) -> Response {
+        let (parts, body) = req.into_parts();
+        let mut url = self.route.upstream.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{}", parts.uri.path()));
+        url.set_query(parts.uri.query());
+        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(_) => {
+                return problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body over 16 MiB or unreadable",
+                );
+            }
+        };
+        let key = TokenKey::new(self.route.audience.clone(), self.route.scopes.clone());
+        let token = match self.cache.get(&key).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(audience = %self.route.audience, error = %e, "egress: no token");
+                return problem(StatusCode::BAD_GATEWAY, "no token for this destination");
+            }
+        };
+        let client = match self.client() {
+            Ok(c) => c,
+            Err(e) => return problem(StatusCode::BAD_GATEWAY, &e),
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in &parts.headers {
+            if !skip(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let resp = client
+            .request(parts.method, url)
+            .headers(headers)
+            .bearer_auth(&*token.access_token)
+            .body(body)
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the upstream did not answer in time",
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "egress: upstream unreachable");
+                return problem(StatusCode::BAD_GATEWAY, "the upstream is unreachable");
+            }
+        };
+        let mut out = Response::builder().status(resp.status());
+        for (name, value) in resp.headers() {
+            if !skip(name) || name == header::CONTENT_LENGTH {
+                out = out.header(name, value);
+            }
+        }
+        let stream = futures_util::stream::unfold(resp, |mut r| async move {
+            match r.chunk().await {
+                Ok(Some(bytes)) => Some((Ok::<_, reqwest::Error>(bytes), r)),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), r)),
+            }
+        });
+        out.body(Body::from_stream(stream))
+            .unwrap_or_else(|_| problem(StatusCode::BAD_GATEWAY, "bad upstream response"))
+    }
+}
+
+async fn handle(State(e): State<Arc<Egress>>, req: Request) -> Response {
+    let loopback = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    if !loopback {
+        return problem(StatusCode::FORBIDDEN, "loopback callers only");
+    }
+    if req.headers().contains_key(header::ORIGIN) {
+        return problem(StatusCode::FORBIDDEN, "cross-origin requests are refused");
+    }
+    e.forward(req).await
+}
+
+/// Starts one egress listener; returns its address.
+pub async fn start(
+    route: EgressRoute,
+    cache: Arc<TokenCache>,
+    certs: Option<Arc<CertManager>>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<SocketAddr, EgressError> {
+    let listener = tokio::net::TcpListener::bind(route.listen)
+        .await
+        .map_err(|source| EgressError::Bind {
+            addr: route.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| EgressError::Bind {
+        addr: route.listen,
+        source,
+    })?;
+    let state = Arc::new(Egress {
+        route,
+        cache,
+        certs,
+        client: Mutex::new(None),
+    });
+    let app = Router::new().fallback(handle).with_state(state);
+    tokio::spawn(gatehouse_net::serve(listener, app, stop));
+    Ok(addr)
+}
