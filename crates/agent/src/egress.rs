@@ -138,14 +138,11 @@ impl Egress {
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{base}{}", parts.uri.path()));
         url.set_query(parts.uri.query());
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(_) => {
-                return problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body over 16 MiB or unreadable",
-                );
-            }
+        let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body over 16 MiB or unreadable",
+            );
         };
         let key = TokenKey::new(self.route.audience.clone(), self.route.scopes.clone());
         let token = match self.cache.get(&key).await {
