@@ -118,7 +118,7 @@ def main() -> None:
             "no_errors": {"target": 0, "value": errors, "met": errors == 0},
         },
     }
-    out = pathlib.Path(ENV["RESULTS_DIR"]) / f"{ENV['STAMP']}-gateway"
+    out = pathlib.Path(ENV["RESULTS_DIR"]) / ENV.get("RESULT_NAME", f"{ENV['STAMP']}-gateway")
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(result))
     print(out.with_suffix(".md").read_text())

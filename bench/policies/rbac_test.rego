@@ -24,6 +24,17 @@ test_reader_role_may_not_delete if {
 	d.reason == "no role grants this operation"
 }
 
+test_a_grant_is_for_its_method_only if {
+	d := rbac.decision with input as object.union(request("POST", "listOrders", "acme"), caller(["orders.reader"], ["orders:read"]))
+	not d.allow
+	d.reason == "no role grants this operation"
+}
+
+test_unknown_scope_grants_nothing if {
+	d := rbac.decision with input as object.union(request("GET", "listOrders", "acme"), caller(["support"], ["profile"]))
+	not d.allow
+}
+
 test_write_scope_grants_writer_role if {
 	d := rbac.decision with input as object.union(request("POST", "createOrder", "acme"), caller([], ["orders:write"]))
 	d.allow
