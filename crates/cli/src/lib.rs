@@ -117,6 +117,20 @@ fn config_check(args: &cli::ServeArgs) -> Result<commands::Output, CliError> {
     ))
 }
 
+/// With `RUST_BACKTRACE` set and `RUST_LIB_BACKTRACE` not, every error value the Rego engine
+/// creates internally (some lookups make one and discard it) captures a backtrace, under a
+/// process-wide lock: policy evaluation then runs several times slower
+/// (bench/results/2026-12-02-policy-gateway.md). Panics keep their backtraces with
+/// `RUST_LIB_BACKTRACE=0`.
+pub(crate) fn warn_about_backtraces(env: &dyn gatehouse_core::Env) {
+    let on = |v: Option<String>| v.is_some_and(|v| !v.is_empty() && v != "0");
+    if on(env.get("RUST_BACKTRACE")) && env.get("RUST_LIB_BACKTRACE").is_none() {
+        tracing::warn!(
+            "RUST_BACKTRACE is set without RUST_LIB_BACKTRACE: Rego policy evaluation captures backtraces and runs several times slower; set RUST_LIB_BACKTRACE=0 (panics keep their backtraces)"
+        );
+    }
+}
+
 async fn serve(args: &cli::ServeArgs) -> ExitCode {
     let cfg = match config::resolve(&args.into(), &gatehouse_core::ProcessEnv) {
         Ok(c) => c,
@@ -126,6 +140,7 @@ async fn serve(args: &cli::ServeArgs) -> ExitCode {
         }
     };
     init_logging(&cfg);
+    warn_about_backtraces(&gatehouse_core::ProcessEnv);
     if let Err(e) = gatehouse_net::check_plain_http_allowed(cfg.listen, cfg.insecure_http) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);

@@ -84,6 +84,7 @@ pub async fn main(args: &GatewayArgs) -> std::process::ExitCode {
         }
     };
     crate::init_logging_with(&cfg.log_level, cfg.log_format);
+    crate::warn_about_backtraces(&gatehouse_core::ProcessEnv);
     match run(cfg).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
