@@ -42,6 +42,8 @@ pub struct RawAgent {
     pub env_file: Option<PathBuf>,
     /// IMDS front door: `prefixed`, `open` or `off`.
     pub imds: Option<String>,
+    /// Also serve on this Unix socket (created 0600).
+    pub unix_socket: Option<PathBuf>,
     /// `[agent.certificate]`: keep a workload certificate from the CA.
     pub certificate: Option<RawCertificate>,
     /// `[[agent.egress]]`: destinations the agent forwards to with a token.
@@ -95,6 +97,8 @@ pub struct AgentConfig {
     pub env_file: Option<PathBuf>,
     /// IMDS exposure.
     pub imds: ImdsMode,
+    /// Unix socket path, when configured.
+    pub unix_socket: Option<PathBuf>,
     /// The workload certificate, when configured.
     pub certificate: Option<crate::certs::CertSettings>,
     /// Egress destinations.
@@ -259,6 +263,7 @@ impl TryFrom<RawAgent> for AgentConfig {
             client_secret_file: raw.client_secret_file,
             env_file: raw.env_file,
             imds,
+            unix_socket: raw.unix_socket,
             certificate,
             egress,
         })

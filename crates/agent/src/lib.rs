@@ -56,6 +56,8 @@ pub struct RunningAgent {
     pub certs: Option<Arc<certs::CertManager>>,
     /// The egress listeners, in configuration order.
     pub egress: Vec<SocketAddr>,
+    /// The Unix socket, when configured.
+    pub unix_socket: Option<std::path::PathBuf>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -66,10 +68,14 @@ impl RunningAgent {
     /// `GATEHOUSE_AGENT_URL` (native).
     pub fn env_file_contents(&self) -> String {
         let base = format!("http://{}", self.addr);
-        format!(
+        let mut env = format!(
             "IDENTITY_ENDPOINT={base}/msi/token\nIDENTITY_HEADER={secret}\nAZURE_POD_IDENTITY_AUTHORITY_HOST={base}/{secret}\nGATEHOUSE_AGENT_URL={base}\n",
             secret = self.secret
-        )
+        );
+        if let Some(p) = &self.unix_socket {
+            env.push_str(&format!("GATEHOUSE_AGENT_SOCKET={}\n", p.display()));
+        }
+        env
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -79,6 +85,26 @@ impl RunningAgent {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?
     }
+}
+
+/// Binds the Unix socket, replacing a stale one, readable and writable by its owner only.
+#[cfg(unix)]
+fn bind_unix(path: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(std::io::Error::other(format!(
+                "{} exists and is not a socket",
+                path.display()
+            )));
+        }
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
 }
 
 /// Starts the agent for `cfg`, authenticating to the authorization server with `client_secret`.
@@ -161,6 +187,24 @@ pub async fn start_with_source(
         egress.push(addr);
     }
     let app = router(state);
+    if let Some(path) = &cfg.unix_socket {
+        let unix = bind_unix(path).map_err(|source| StartError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+        let mut s = stop.subscribe();
+        let local = app.clone().layer(axum::Extension(routes::LocalSocket));
+        tokio::spawn(async move {
+            let served = axum::serve(unix, local)
+                .with_graceful_shutdown(async move {
+                    let _ = s.wait_for(|v| *v).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "agent unix socket failed");
+            }
+        });
+    }
     let task = tokio::spawn(gatehouse_net::serve(listener, app, async move {
         let _ = stopped.wait_for(|s| *s).await;
     }));
@@ -170,6 +214,7 @@ pub async fn start_with_source(
         cache,
         certs,
         egress,
+        unix_socket: cfg.unix_socket.clone(),
         stop,
         task,
     })

@@ -164,11 +164,17 @@ pub fn router(state: Arc<AgentState>) -> Router {
 }
 
 /// Loopback peers only, and no sign of a forwarded or browser request.
+/// Marks requests that came over the agent's Unix socket (local by construction; the
+/// socket file is 0600).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalSocket;
+
 async fn guard(req: Request, next: Next) -> Response {
-    let loopback = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|c| c.0.ip().is_loopback());
+    let loopback = req.extensions().get::<LocalSocket>().is_some()
+        || req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|c| c.0.ip().is_loopback());
     if !loopback {
         return Refusal {
             status: StatusCode::FORBIDDEN,

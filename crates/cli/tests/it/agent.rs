@@ -532,3 +532,64 @@ async fn egress_adds_the_destinations_token_for_an_application_that_sends_none()
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_native_door_is_also_on_a_private_unix_socket() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let dir = gatehouse_testkit::temp_dir();
+    let sock = dir.path().join("agent.sock");
+    // A stale socket from an earlier run is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.at("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        unix_socket: Some(sock.clone()),
+        ..RawAgent::default()
+    })
+    .unwrap();
+    let a = gatehouse_agent::start(
+        &cfg,
+        workload.secret().to_owned(),
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        a.env_file_contents()
+            .contains(&format!("GATEHOUSE_AGENT_SOCKET={}", sock.display()))
+    );
+    let curl = |secret: String| {
+        let sock = sock.clone();
+        async move {
+            let out = tokio::process::Command::new("curl")
+                .args(["-s", "-w", "\n%{http_code}", "--unix-socket"])
+                .arg(&sock)
+                .args(["-H", &format!("X-IDENTITY-HEADER: {secret}")])
+                .arg(format!("http://localhost/v1/token?audience={ORDERS}"))
+                .output()
+                .await
+                .expect("curl is installed");
+            let text = String::from_utf8(out.stdout).unwrap();
+            let (body, code) = text.rsplit_once('\n').unwrap();
+            (code.to_owned(), body.to_owned())
+        }
+    };
+    let (code, body) = curl(a.secret.clone()).await;
+    assert_eq!(code, "200", "{body}");
+    let token: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        gateway_status(&s, "/orders/1", token["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+    let (code, _) = curl("wrong".into()).await;
+    assert_eq!(code, "400", "the secret is still required on the socket");
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
