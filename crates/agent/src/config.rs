@@ -38,6 +38,12 @@ pub struct RawAgent {
     pub client_id: Option<String>,
     /// File holding the client secret.
     pub client_secret_file: Option<PathBuf>,
+    /// `private_key_jwt` instead of a secret: a PKCS#8 PEM private key file...
+    pub private_key_file: Option<PathBuf>,
+    /// ...its `kid` as registered in the client's JWKS...
+    pub key_id: Option<String>,
+    /// ...and its algorithm (`ES256` default, `EdDSA`, `RS256`, `PS256`).
+    pub key_alg: Option<String>,
     /// Where to write the environment file for the application.
     pub env_file: Option<PathBuf>,
     /// IMDS front door: `prefixed`, `open` or `off`.
@@ -93,6 +99,8 @@ pub struct AgentConfig {
     pub client_id: String,
     /// Secret file, if not from the environment.
     pub client_secret_file: Option<PathBuf>,
+    /// `private_key_jwt`: key file, `kid`, algorithm.
+    pub private_key: Option<(PathBuf, gatehouse_core::Kid, gatehouse_core::Alg)>,
     /// Environment file path.
     pub env_file: Option<PathBuf>,
     /// IMDS exposure.
@@ -256,10 +264,36 @@ impl TryFrom<RawAgent> for AgentConfig {
                 timeout,
             });
         }
+        let private_key = match raw.private_key_file {
+            None => None,
+            Some(file) => {
+                if raw.client_secret_file.is_some() {
+                    return Err(field(
+                        "private_key_file",
+                        "use either client_secret_file or private_key_file",
+                    ));
+                }
+                let kid = raw
+                    .key_id
+                    .as_deref()
+                    .ok_or_else(|| field("key_id", "required with private_key_file"))
+                    .and_then(|k| {
+                        gatehouse_core::Kid::parse(k).map_err(|e| field("key_id", e.to_string()))
+                    })?;
+                let alg = raw
+                    .key_alg
+                    .as_deref()
+                    .unwrap_or("ES256")
+                    .parse::<gatehouse_core::Alg>()
+                    .map_err(|e| field("key_alg", e.to_string()))?;
+                Some((file, kid, alg))
+            }
+        };
         Ok(Self {
             listen,
             token_endpoint,
             client_id,
+            private_key,
             client_secret_file: raw.client_secret_file,
             env_file: raw.env_file,
             imds,
@@ -315,6 +349,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("agent.token_endpoint"), "{err}");
+        let key = format!("[agent]\n{base}private_key_file = \"k.pem\"\n");
+        let err = resolve(&key).unwrap_err().to_string();
+        assert!(err.starts_with("agent.key_id"), "{err}");
+        let ok = resolve(&format!("{key}key_id = \"k1\"\n")).unwrap();
+        assert_eq!(ok.private_key.unwrap().2, gatehouse_core::Alg::ES256);
+        let err = resolve(&format!("{key}key_id = \"k1\"\nkey_alg = \"HS256\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("agent.key_alg"), "{err}");
+        let err = resolve(&format!(
+            "{key}key_id = \"k1\"\nclient_secret_file = \"s\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("either"), "{err}");
         let err = resolve("[agent]\nsurprise = 1\n").unwrap_err().to_string();
         assert!(err.contains("unknown field"), "{err}");
     }

@@ -113,12 +113,47 @@ pub async fn start(
     client_secret: String,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningAgent, StartError> {
-    let source = TokenEndpoint::new(
-        cfg.token_endpoint.clone(),
-        cfg.client_id.clone(),
-        client_secret,
-    )?;
+    start_with_auth(
+        cfg,
+        gatehouse_client::ClientAuth::Secret(client_secret),
+        clock,
+    )
+    .await
+}
+
+/// [`start`] with any client authentication (a secret, or `private_key_jwt`).
+pub async fn start_with_auth(
+    cfg: &AgentConfig,
+    auth: gatehouse_client::ClientAuth,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningAgent, StartError> {
+    let source = TokenEndpoint::with_auth(cfg.token_endpoint.clone(), cfg.client_id.clone(), auth)?;
     start_with_source(cfg, Arc::new(source), clock).await
+}
+
+/// Reads a PKCS#8 private key (`-----BEGIN PRIVATE KEY-----`) for `private_key_jwt`.
+pub fn load_private_key(
+    pem: &str,
+    kid: gatehouse_core::Kid,
+    alg: gatehouse_core::Alg,
+) -> Result<gatehouse_keys::SigningKey, String> {
+    use base64::Engine as _;
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "-----BEGIN PRIVATE KEY-----")
+        .skip(1)
+        .take_while(|l| *l != "-----END PRIVATE KEY-----")
+        .collect();
+    if body.is_empty() {
+        return Err("expected a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----)".into());
+    }
+    let der = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|e| format!("not base64: {e}"))?,
+    );
+    gatehouse_keys::SigningKey::from_pkcs8(alg, kid, &der).map_err(|e| e.to_string())
 }
 
 /// [`start`] with any token source.

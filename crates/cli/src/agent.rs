@@ -7,17 +7,27 @@
 use std::sync::Arc;
 
 use gatehouse_agent::{AgentConfig, RawFile};
+use gatehouse_client::ClientAuth;
 use gatehouse_core::{Clock, Env, ProcessEnv, SystemClock};
 
 use crate::cli::AgentArgs;
 use crate::{EXIT_USAGE, fsutil};
 
-/// Resolves `agent.toml` and the client secret.
-pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, String), String> {
+/// Resolves `agent.toml` and the agent's credential (a client secret or a private key).
+pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, ClientAuth), String> {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("reading {}: {e}", args.config.display()))?;
     let raw = RawFile::parse(&text).map_err(|e| e.to_string())?;
     let cfg = AgentConfig::try_from(raw.agent).map_err(|e| e.to_string())?;
+    if let Some((file, kid, alg)) = &cfg.private_key {
+        let pem = zeroize::Zeroizing::new(
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("reading {}: {e}", file.display()))?,
+        );
+        let key = gatehouse_agent::load_private_key(&pem, kid.clone(), *alg)
+            .map_err(|e| format!("agent.private_key_file {}: {e}", file.display()))?;
+        return Ok((cfg, ClientAuth::PrivateKey(key)));
+    }
     let secret = match (
         &cfg.client_secret_file,
         env.get("GATEHOUSE_AGENT_CLIENT_SECRET"),
@@ -30,12 +40,12 @@ pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, String),
             );
         }
     };
-    Ok((cfg, secret))
+    Ok((cfg, ClientAuth::Secret(secret)))
 }
 
 /// Runs the agent until SIGTERM or Ctrl-C.
 pub async fn main(args: &AgentArgs) -> std::process::ExitCode {
-    let (cfg, secret) = match resolve(args, &ProcessEnv) {
+    let (cfg, auth) = match resolve(args, &ProcessEnv) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -44,7 +54,7 @@ pub async fn main(args: &AgentArgs) -> std::process::ExitCode {
     };
     crate::init_logging_with("info", crate::config::LogFormat::Text);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let agent = match gatehouse_agent::start(&cfg, secret, clock).await {
+    let agent = match gatehouse_agent::start_with_auth(&cfg, auth, clock).await {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

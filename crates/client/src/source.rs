@@ -68,12 +68,20 @@ pub trait Fetch: Send + Sync + std::fmt::Debug + 'static {
     fn fetch<'a>(&'a self, key: &'a TokenKey, now: i64) -> FetchFuture<'a>;
 }
 
-/// The authorization server's token endpoint, with a client secret.
+/// How the client authenticates at the token endpoint.
+pub enum ClientAuth {
+    /// `client_secret_basic`.
+    Secret(String),
+    /// `private_key_jwt` (RFC 7523): a fresh assertion signed with this key per request.
+    PrivateKey(gatehouse_keys::SigningKey),
+}
+
+/// The authorization server's token endpoint, with the client's credential.
 pub struct TokenEndpoint {
     http: reqwest::Client,
     url: String,
     client_id: String,
-    secret: String,
+    auth: ClientAuth,
 }
 
 impl std::fmt::Debug for TokenEndpoint {
@@ -91,6 +99,11 @@ const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 impl TokenEndpoint {
     /// The token endpoint at `url`, authenticating as `client_id` with `secret`.
     pub fn new(url: String, client_id: String, secret: String) -> Result<Self, FetchError> {
+        Self::with_auth(url, client_id, ClientAuth::Secret(secret))
+    }
+
+    /// The token endpoint at `url`, authenticating as `client_id` with `auth`.
+    pub fn with_auth(url: String, client_id: String, auth: ClientAuth) -> Result<Self, FetchError> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(Duration::from_secs(5))
@@ -101,8 +114,23 @@ impl TokenEndpoint {
             http,
             url,
             client_id,
-            secret,
+            auth,
         })
+    }
+
+    /// A client assertion for `private_key_jwt`: iss = sub = the client, aud = the token
+    /// endpoint, one minute of validity, a fresh `jti`.
+    fn assertion(&self, key: &gatehouse_keys::SigningKey, now: i64) -> Result<String, FetchError> {
+        let claims = serde_json::json!({
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.url,
+            "iat": now,
+            "exp": now + 60,
+            "jti": gatehouse_keys::secret::random_id(""),
+        });
+        key.sign_jwt("JWT", claims.to_string().as_bytes())
+            .map_err(|e| FetchError::Unavailable(format!("signing the client assertion: {e}")))
     }
 }
 
@@ -120,14 +148,21 @@ impl Fetch for TokenEndpoint {
             if !key.scopes.is_empty() {
                 form.push(("scope", key.scopes.join(" ")));
             }
-            let resp = self
-                .http
-                .post(&self.url)
-                .basic_auth(&self.client_id, Some(&self.secret))
-                .form(&form)
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let mut req = self.http.post(&self.url);
+            match &self.auth {
+                ClientAuth::Secret(secret) => {
+                    req = req.basic_auth(&self.client_id, Some(secret));
+                }
+                ClientAuth::PrivateKey(key) => {
+                    form.push((
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                    ));
+                    form.push(("client_assertion", self.assertion(key, now)?));
+                    form.push(("client_id", self.client_id.clone()));
+                }
+            }
+            let resp = req.form(&form).send().await.map_err(unavailable)?;
             let status = resp.status();
             let body = resp.bytes().await.map_err(unavailable)?;
             if body.len() > MAX_RESPONSE_BYTES {

@@ -593,3 +593,76 @@ async fn the_native_door_is_also_on_a_private_unix_socket() {
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_agent_can_authenticate_with_private_key_jwt_instead_of_a_secret() {
+    use base64::Engine as _;
+    let s = TestServer::start().await;
+    s.create_api_json(json!({"name": "orders", "audience": ORDERS, "scopes": ["orders:read"]}))
+        .await;
+    let kid = gatehouse_core::Kid::parse("agent-key-1").unwrap();
+    let (key, der) =
+        gatehouse_keys::SigningKey::generate(gatehouse_core::Alg::ES256, kid.clone()).unwrap();
+    let workload = s
+        .create_client_json(json!({
+            "name": "keyed-workload",
+            "auth_method": "private_key_jwt",
+            "jwks": {"keys": [key.public_jwk()]},
+        }))
+        .await;
+    s.grant(&workload.id, "orders", &["orders:read"]).await;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&*der);
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
+    let loaded = gatehouse_agent::load_private_key(&pem, kid, gatehouse_core::Alg::ES256).unwrap();
+    assert!(
+        gatehouse_agent::load_private_key(
+            "not a key",
+            gatehouse_core::Kid::parse("k").unwrap(),
+            gatehouse_core::Alg::ES256
+        )
+        .is_err()
+    );
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.at("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        ..RawAgent::default()
+    })
+    .unwrap();
+    let a = gatehouse_agent::start_with_auth(
+        &cfg,
+        gatehouse_client::ClientAuth::PrivateKey(loaded),
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let get = |audience: &'static str| {
+        http.get(format!("http://{}/v1/token?audience={audience}", a.addr))
+            .header("x-identity-header", &a.secret)
+            .send()
+    };
+    let r = get(ORDERS).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let token = json_body(r).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, claims) = common::jwt_parts(&token);
+    assert_eq!(claims["client_id"], workload.id.as_str());
+    // Each refresh signs a fresh assertion (a replayed jti would be refused).
+    s.advance(3000);
+    a.cache.refresh_due();
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let r = get(ORDERS).await.unwrap();
+    let again = json_body(r).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(again, token, "refreshed with a new assertion");
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
