@@ -26,7 +26,7 @@ pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, ClientAu
         );
         let key = gatehouse_agent::load_private_key(&pem, kid.clone(), *alg)
             .map_err(|e| format!("agent.private_key_file {}: {e}", file.display()))?;
-        return Ok((cfg, ClientAuth::PrivateKey(key)));
+        return Ok((cfg, ClientAuth::PrivateKey(Box::new(key))));
     }
     let secret = match (
         &cfg.client_secret_file,

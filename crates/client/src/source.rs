@@ -73,7 +73,7 @@ pub enum ClientAuth {
     /// `client_secret_basic`.
     Secret(String),
     /// `private_key_jwt` (RFC 7523): a fresh assertion signed with this key per request.
-    PrivateKey(gatehouse_keys::SigningKey),
+    PrivateKey(Box<gatehouse_keys::SigningKey>),
 }
 
 /// The authorization server's token endpoint, with the client's credential.

@@ -631,7 +631,7 @@ async fn the_agent_can_authenticate_with_private_key_jwt_instead_of_a_secret() {
     .unwrap();
     let a = gatehouse_agent::start_with_auth(
         &cfg,
-        gatehouse_client::ClientAuth::PrivateKey(loaded),
+        gatehouse_client::ClientAuth::PrivateKey(Box::new(loaded)),
         Arc::clone(&s.clock) as Arc<dyn Clock>,
     )
     .await
