@@ -8,6 +8,11 @@
 //! client_secret_file = "/etc/gatehouse/agent-secret"  # or env GATEHOUSE_AGENT_CLIENT_SECRET
 //! env_file = "/run/gatehouse/identity.env"        # IDENTITY_ENDPOINT, IDENTITY_HEADER, …
 //! imds = "prefixed"                               # "prefixed" (default) | "open" | "off"
+//! # unix_socket = "/run/gatehouse/agent.sock"
+//! # private_key_file = "key.pem", key_id = "k1", key_alg = "ES256" (instead of a secret)
+//! # [agent.certificate] dir, dns_names, reload_command, ca_url
+//! # [[agent.egress]] listen, upstream, audience, scopes, client_certificate, timeout
+//! # [agent.proxy] listen + [[agent.proxy.destinations]] host, audience, scopes
 //! ```
 
 use std::net::SocketAddr;
@@ -54,6 +59,30 @@ pub struct RawAgent {
     pub certificate: Option<RawCertificate>,
     /// `[[agent.egress]]`: destinations the agent forwards to with a token.
     pub egress: Vec<RawEgress>,
+    /// `[agent.proxy]`: a forward proxy for plain-HTTP destinations.
+    pub proxy: Option<RawProxy>,
+}
+
+/// `[agent.proxy]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawProxy {
+    /// Loopback listen address (`HTTP_PROXY`).
+    pub listen: Option<String>,
+    /// Destinations.
+    pub destinations: Vec<RawProxyDestination>,
+}
+
+/// `[[agent.proxy.destinations]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawProxyDestination {
+    /// `host` or `host:port` as the application's URLs name it.
+    pub host: Option<String>,
+    /// Token audience.
+    pub audience: Option<String>,
+    /// Scopes.
+    pub scopes: Vec<String>,
 }
 
 /// `[[agent.egress]]` as written.
@@ -111,6 +140,8 @@ pub struct AgentConfig {
     pub certificate: Option<crate::certs::CertSettings>,
     /// Egress destinations.
     pub egress: Vec<crate::egress::EgressRoute>,
+    /// The forward proxy: its address and (host, route) destinations.
+    pub proxy: Option<(SocketAddr, Vec<(String, crate::egress::EgressRoute)>)>,
 }
 
 /// A configuration that cannot be used, naming the field.
@@ -289,7 +320,49 @@ impl TryFrom<RawAgent> for AgentConfig {
                 Some((file, kid, alg))
             }
         };
+        let proxy = match raw.proxy {
+            None => None,
+            Some(p) => {
+                let addr: SocketAddr = p
+                    .listen
+                    .as_deref()
+                    .ok_or_else(|| field("proxy.listen", "required"))?
+                    .parse()
+                    .map_err(|err| field("proxy.listen", format!("not an address: {err}")))?;
+                if !addr.ip().is_loopback() {
+                    return Err(field("proxy.listen", "loopback only"));
+                }
+                let mut dests = Vec::new();
+                for d in p.destinations {
+                    let host = d
+                        .host
+                        .filter(|h| !h.is_empty() && !h.contains('/'))
+                        .ok_or_else(|| {
+                            field("proxy.destinations.host", "required: host or host:port")
+                        })?;
+                    let audience = d
+                        .audience
+                        .filter(|a| !a.is_empty())
+                        .ok_or_else(|| field("proxy.destinations.audience", "required"))?;
+                    let upstream = url::Url::parse(&format!("http://{host}"))
+                        .map_err(|err| field("proxy.destinations.host", err.to_string()))?;
+                    dests.push((
+                        host,
+                        crate::egress::EgressRoute {
+                            listen: addr,
+                            upstream,
+                            audience,
+                            scopes: d.scopes,
+                            client_certificate: false,
+                            timeout: std::time::Duration::from_secs(30),
+                        },
+                    ));
+                }
+                Some((addr, dests))
+            }
+        };
         Ok(Self {
+            proxy,
             listen,
             token_endpoint,
             client_id,

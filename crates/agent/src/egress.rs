@@ -133,11 +133,15 @@ impl Egress {
     }
 
     async fn forward(&self, req: Request) -> Response {
-        let (parts, body) = req.into_parts();
         let mut url = self.route.upstream.clone();
         let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}{}", parts.uri.path()));
-        url.set_query(parts.uri.query());
+        url.set_path(&format!("{base}{}", req.uri().path()));
+        url.set_query(req.uri().query());
+        self.forward_to(req, url).await
+    }
+
+    async fn forward_to(&self, req: Request, url: url::Url) -> Response {
+        let (parts, body) = req.into_parts();
         let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
             return problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -212,6 +216,91 @@ async fn handle(State(e): State<Arc<Egress>>, req: Request) -> Response {
         return problem(StatusCode::FORBIDDEN, "cross-origin requests are refused");
     }
     e.forward(req).await
+}
+
+/// The forward proxy (`HTTP_PROXY=http://127.0.0.1:PORT`): plain-HTTP requests in absolute
+/// form to a configured host get that destination's token; other hosts, and `CONNECT` (HTTPS,
+/// which a proxy cannot add headers to: use a per-destination listener), are refused.
+#[derive(Debug)]
+struct ForwardProxy {
+    by_host: Vec<(String, Egress)>,
+}
+
+async fn proxy_handle(State(p): State<Arc<ForwardProxy>>, req: Request) -> Response {
+    let loopback = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    if !loopback {
+        return problem(StatusCode::FORBIDDEN, "loopback callers only");
+    }
+    if req.method() == http::Method::CONNECT {
+        return problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not supported: a proxy cannot add a token inside TLS; use an [[agent.egress]] listener for HTTPS destinations",
+        );
+    }
+    if req.headers().contains_key(header::ORIGIN) {
+        return problem(StatusCode::FORBIDDEN, "cross-origin requests are refused");
+    }
+    let (Some(scheme), Some(authority)) = (req.uri().scheme_str(), req.uri().authority()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "expected an absolute-form request (use this as HTTP_PROXY)",
+        );
+    };
+    if scheme != "http" {
+        return problem(StatusCode::BAD_REQUEST, "only http:// through the proxy");
+    }
+    let host = authority.as_str().to_ascii_lowercase();
+    let Some((_, egress)) = p.by_host.iter().find(|(h, _)| *h == host) else {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "this destination is not configured for the agent's proxy",
+        );
+    };
+    let Ok(url) = url::Url::parse(&req.uri().to_string()) else {
+        return problem(StatusCode::BAD_REQUEST, "bad request URI");
+    };
+    egress.forward_to(req, url).await
+}
+
+/// Starts the forward proxy on `listen` for `destinations` (host[:port] → route).
+pub async fn start_proxy(
+    listen: SocketAddr,
+    destinations: Vec<(String, EgressRoute)>,
+    cache: Arc<TokenCache>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<SocketAddr, EgressError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| EgressError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| EgressError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let by_host = destinations
+        .into_iter()
+        .map(|(host, route)| {
+            (
+                host.to_ascii_lowercase(),
+                Egress {
+                    route,
+                    cache: Arc::clone(&cache),
+                    certs: None,
+                    client: Mutex::new(None),
+                },
+            )
+        })
+        .collect();
+    let app = Router::new()
+        .fallback(proxy_handle)
+        .with_state(Arc::new(ForwardProxy { by_host }));
+    tokio::spawn(gatehouse_net::serve(listener, app, stop));
+    Ok(addr)
 }
 
 /// Starts one egress listener; returns its address.

@@ -58,6 +58,8 @@ pub struct RunningAgent {
     pub egress: Vec<SocketAddr>,
     /// The Unix socket, when configured.
     pub unix_socket: Option<std::path::PathBuf>,
+    /// The forward proxy's address, when configured.
+    pub proxy: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -74,6 +76,9 @@ impl RunningAgent {
         );
         if let Some(p) = &self.unix_socket {
             env.push_str(&format!("GATEHOUSE_AGENT_SOCKET={}\n", p.display()));
+        }
+        if let Some(p) = &self.proxy {
+            env.push_str(&format!("HTTP_PROXY=http://{p}\nhttp_proxy=http://{p}\n"));
         }
         env
     }
@@ -221,6 +226,19 @@ pub async fn start_with_source(
         })?;
         egress.push(addr);
     }
+    let mut proxy = None;
+    if let Some((addr, dests)) = &cfg.proxy {
+        let mut s = stop.subscribe();
+        let bound = egress::start_proxy(*addr, dests.clone(), Arc::clone(&cache), async move {
+            let _ = s.wait_for(|v| *v).await;
+        })
+        .await
+        .map_err(|e| StartError::Bind {
+            addr: *addr,
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        proxy = Some(bound);
+    }
     let app = router(state);
     if let Some(path) = &cfg.unix_socket {
         let unix = bind_unix(path).map_err(|source| StartError::Bind {
@@ -250,6 +268,7 @@ pub async fn start_with_source(
         certs,
         egress,
         unix_socket: cfg.unix_socket.clone(),
+        proxy,
         stop,
         task,
     })

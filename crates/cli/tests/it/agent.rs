@@ -666,3 +666,69 @@ async fn the_agent_can_authenticate_with_private_key_jwt_instead_of_a_secret() {
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_forward_proxy_adds_tokens_for_configured_plain_http_hosts_only() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let gateway_host = s.gw("").trim_start_matches("http://").to_owned();
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.at("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        proxy: Some(gatehouse_agent::config::RawProxy {
+            listen: Some("127.0.0.1:0".into()),
+            destinations: vec![gatehouse_agent::config::RawProxyDestination {
+                host: Some(gateway_host.clone()),
+                audience: Some(ORDERS.into()),
+                ..Default::default()
+            }],
+        }),
+        ..RawAgent::default()
+    })
+    .unwrap();
+    let a = gatehouse_agent::start(
+        &cfg,
+        workload.secret().to_owned(),
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .await
+    .unwrap();
+    let proxy = a.proxy.unwrap();
+    assert!(
+        a.env_file_contents()
+            .contains(&format!("HTTP_PROXY=http://{proxy}"))
+    );
+    let http = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::http(format!("http://{proxy}")).unwrap())
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("http://{gateway_host}/orders/3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(
+        seen["headers"]["x-gatehouse-client-id"],
+        workload.id.as_str()
+    );
+    // A host that is not configured gets no token (and no forwarding).
+    let r = http
+        .get(format!("{}/anything", echo.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Not as a proxy: refused with an explanation.
+    let direct = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = direct
+        .get(format!("http://{proxy}/orders/3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
