@@ -204,16 +204,27 @@ impl Egress {
     }
 }
 
-async fn handle(State(e): State<Arc<Egress>>, req: Request) -> Response {
+/// Non-loopback peers and browser pages (`Origin`) may not use egress.
+fn refused(req: &Request) -> Option<Response> {
     let loopback = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|c| c.0.ip().is_loopback());
     if !loopback {
-        return problem(StatusCode::FORBIDDEN, "loopback callers only");
+        return Some(problem(StatusCode::FORBIDDEN, "loopback callers only"));
     }
     if req.headers().contains_key(header::ORIGIN) {
-        return problem(StatusCode::FORBIDDEN, "cross-origin requests are refused");
+        return Some(problem(
+            StatusCode::FORBIDDEN,
+            "cross-origin requests are refused",
+        ));
+    }
+    None
+}
+
+async fn handle(State(e): State<Arc<Egress>>, req: Request) -> Response {
+    if let Some(refusal) = refused(&req) {
+        return refusal;
     }
     e.forward(req).await
 }
@@ -227,21 +238,14 @@ struct ForwardProxy {
 }
 
 async fn proxy_handle(State(p): State<Arc<ForwardProxy>>, req: Request) -> Response {
-    let loopback = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|c| c.0.ip().is_loopback());
-    if !loopback {
-        return problem(StatusCode::FORBIDDEN, "loopback callers only");
+    if let Some(refusal) = refused(&req) {
+        return refusal;
     }
     if req.method() == http::Method::CONNECT {
         return problem(
             StatusCode::METHOD_NOT_ALLOWED,
             "CONNECT is not supported: a proxy cannot add a token inside TLS; use an [[agent.egress]] listener for HTTPS destinations",
         );
-    }
-    if req.headers().contains_key(header::ORIGIN) {
-        return problem(StatusCode::FORBIDDEN, "cross-origin requests are refused");
     }
     let (Some(scheme), Some(authority)) = (req.uri().scheme_str(), req.uri().authority()) else {
         return problem(

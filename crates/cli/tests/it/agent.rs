@@ -106,12 +106,20 @@ path = "/payments/*"
 }
 
 async fn agent(s: &TestServer, workload: &TestClient, imds: &str) -> RunningAgent {
+    let raw = RawAgent {
+        imds: Some(imds.into()),
+        ..RawAgent::default()
+    };
+    agent_with(s, workload, raw).await
+}
+
+/// An agent for `workload` against `s`, with `raw`'s other settings.
+async fn agent_with(s: &TestServer, workload: &TestClient, raw: RawAgent) -> RunningAgent {
     let cfg = AgentConfig::try_from(RawAgent {
         listen: Some("127.0.0.1:0".into()),
         token_endpoint: Some(s.at("/oauth2/token")),
         client_id: Some(workload.id.clone()),
-        imds: Some(imds.into()),
-        ..RawAgent::default()
+        ..raw
     })
     .unwrap();
     gatehouse_agent::start(
@@ -396,29 +404,23 @@ async fn the_agent_keeps_the_workload_certificate_on_disk_and_renews_it() {
     let dir = gatehouse_testkit::temp_dir();
     let certs = dir.path().join("certs");
     let reloads = dir.path().join("reloads");
-    let cfg = AgentConfig::try_from(RawAgent {
-        listen: Some("127.0.0.1:0".into()),
-        token_endpoint: Some(s.at("/oauth2/token")),
-        client_id: Some(workload.id.clone()),
-        certificate: Some(gatehouse_agent::config::RawCertificate {
-            dir: Some(certs.clone()),
-            reload_command: vec![
-                "sh".into(),
-                "-c".into(),
-                format!("echo reloaded >> {}", reloads.display()),
-            ],
-            ..Default::default()
-        }),
-        ..RawAgent::default()
-    })
-    .unwrap();
-    let a = gatehouse_agent::start(
-        &cfg,
-        workload.secret().to_owned(),
-        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    let a = agent_with(
+        &s,
+        &workload,
+        RawAgent {
+            certificate: Some(gatehouse_agent::config::RawCertificate {
+                dir: Some(certs.clone()),
+                reload_command: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    format!("echo reloaded >> {}", reloads.display()),
+                ],
+                ..Default::default()
+            }),
+            ..RawAgent::default()
+        },
     )
-    .await
-    .unwrap();
+    .await;
 
     use std::os::unix::fs::PermissionsExt;
     let key_mode = std::fs::metadata(certs.join("key.pem"))
@@ -478,26 +480,20 @@ async fn the_agent_keeps_the_workload_certificate_on_disk_and_renews_it() {
 async fn egress_adds_the_destinations_token_for_an_application_that_sends_none() {
     let echo = Echo::start().await;
     let (s, workload) = control_plane(&echo).await;
-    let cfg = AgentConfig::try_from(RawAgent {
-        listen: Some("127.0.0.1:0".into()),
-        token_endpoint: Some(s.at("/oauth2/token")),
-        client_id: Some(workload.id.clone()),
-        egress: vec![gatehouse_agent::config::RawEgress {
-            listen: Some("127.0.0.1:0".into()),
-            upstream: Some(s.gw("")),
-            audience: Some(ORDERS.into()),
-            ..Default::default()
-        }],
-        ..RawAgent::default()
-    })
-    .unwrap();
-    let a = gatehouse_agent::start(
-        &cfg,
-        workload.secret().to_owned(),
-        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    let a = agent_with(
+        &s,
+        &workload,
+        RawAgent {
+            egress: vec![gatehouse_agent::config::RawEgress {
+                listen: Some("127.0.0.1:0".into()),
+                upstream: Some(s.gw("")),
+                audience: Some(ORDERS.into()),
+                ..Default::default()
+            }],
+            ..RawAgent::default()
+        },
     )
-    .await
-    .unwrap();
+    .await;
     let egress = format!("http://{}", a.egress[0]);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     // The application speaks plain HTTP to the agent, with no credential (or a wrong one).
@@ -541,21 +537,15 @@ async fn the_native_door_is_also_on_a_private_unix_socket() {
     let sock = dir.path().join("agent.sock");
     // A stale socket from an earlier run is replaced.
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
-    let cfg = AgentConfig::try_from(RawAgent {
-        listen: Some("127.0.0.1:0".into()),
-        token_endpoint: Some(s.at("/oauth2/token")),
-        client_id: Some(workload.id.clone()),
-        unix_socket: Some(sock.clone()),
-        ..RawAgent::default()
-    })
-    .unwrap();
-    let a = gatehouse_agent::start(
-        &cfg,
-        workload.secret().to_owned(),
-        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    let a = agent_with(
+        &s,
+        &workload,
+        RawAgent {
+            unix_socket: Some(sock.clone()),
+            ..RawAgent::default()
+        },
     )
-    .await
-    .unwrap();
+    .await;
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
@@ -672,28 +662,22 @@ async fn the_forward_proxy_adds_tokens_for_configured_plain_http_hosts_only() {
     let echo = Echo::start().await;
     let (s, workload) = control_plane(&echo).await;
     let gateway_host = s.gw("").trim_start_matches("http://").to_owned();
-    let cfg = AgentConfig::try_from(RawAgent {
-        listen: Some("127.0.0.1:0".into()),
-        token_endpoint: Some(s.at("/oauth2/token")),
-        client_id: Some(workload.id.clone()),
-        proxy: Some(gatehouse_agent::config::RawProxy {
-            listen: Some("127.0.0.1:0".into()),
-            destinations: vec![gatehouse_agent::config::RawProxyDestination {
-                host: Some(gateway_host.clone()),
-                audience: Some(ORDERS.into()),
-                ..Default::default()
-            }],
-        }),
-        ..RawAgent::default()
-    })
-    .unwrap();
-    let a = gatehouse_agent::start(
-        &cfg,
-        workload.secret().to_owned(),
-        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    let a = agent_with(
+        &s,
+        &workload,
+        RawAgent {
+            proxy: Some(gatehouse_agent::config::RawProxy {
+                listen: Some("127.0.0.1:0".into()),
+                destinations: vec![gatehouse_agent::config::RawProxyDestination {
+                    host: Some(gateway_host.clone()),
+                    audience: Some(ORDERS.into()),
+                    ..Default::default()
+                }],
+            }),
+            ..RawAgent::default()
+        },
     )
-    .await
-    .unwrap();
+    .await;
     let proxy = a.proxy.unwrap();
     assert!(
         a.env_file_contents()
