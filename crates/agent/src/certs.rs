@@ -32,6 +32,8 @@ pub struct CertSettings {
     pub dns_names: Vec<String>,
     /// Run after each renewal (program and arguments), e.g. `["systemctl", "reload", "app"]`.
     pub reload_command: Vec<String>,
+    /// The certificate is the agent's own credential: token requests and renewals by mTLS.
+    pub authenticate: bool,
 }
 
 /// The current certificate.
@@ -78,7 +80,8 @@ pub enum CertError {
 #[derive(Debug)]
 pub struct CertManager {
     settings: CertSettings,
-    tokens: Arc<TokenCache>,
+    /// Tokens for the CA; `None` when the certificate renews itself over mTLS.
+    tokens: Option<Arc<TokenCache>>,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
     current: ArcSwapOption<WorkloadCert>,
@@ -88,7 +91,7 @@ impl CertManager {
     /// A manager that asks for tokens through `tokens`.
     pub fn new(
         settings: CertSettings,
-        tokens: Arc<TokenCache>,
+        tokens: Option<Arc<TokenCache>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, CertError> {
         let http = reqwest::Client::builder()
@@ -121,24 +124,72 @@ impl CertManager {
         })
     }
 
+    /// Loads the certificate already in the directory (`gatehouse cert issue --out DIR`).
+    pub fn load_existing(&self) -> Result<Arc<WorkloadCert>, CertError> {
+        let dir = &self.settings.dir;
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|source| CertError::Write { path, source })
+        };
+        let chain = read("cert.pem")?;
+        let key_pem = zeroize::Zeroizing::new(read("key.pem")?);
+        let bundle = read("bundle.pem")?;
+        let certs = gatehouse_ca::parse_pem_certificates(&chain)
+            .map_err(|e| CertError::Key(format!("cert.pem: {e}")))?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| CertError::Key("cert.pem holds no certificate".into()))?;
+        let id = gatehouse_ca::identity_of(leaf).ok_or_else(|| {
+            CertError::Key("cert.pem: not a certificate Gatehouse can read".into())
+        })?;
+        let signed = SignedCertificate {
+            serial: id.serial.clone(),
+            spiffe_id: id
+                .san_uris
+                .iter()
+                .find(|u| u.starts_with("spiffe://"))
+                .cloned()
+                .unwrap_or_default(),
+            dns_names: id.san_dns.clone(),
+            not_before: id.not_before,
+            not_after: id.not_after,
+            certificate: gatehouse_ca::pem_certificates(std::slice::from_ref(leaf)),
+            chain,
+            bundle,
+        };
+        let cert = Arc::new(WorkloadCert { signed, key_pem });
+        self.current.store(Some(Arc::clone(&cert)));
+        Ok(cert)
+    }
+
     /// Obtains a new certificate now, writes it and runs the reload command.
     pub async fn renew(&self) -> Result<Arc<WorkloadCert>, CertError> {
-        let key = TokenKey::new(CA_AUDIENCE, [CA_SCOPE.to_owned()]);
-        let token = self
-            .tokens
-            .get(&key)
-            .await
-            .map_err(|e| CertError::Token(e.to_string()))?;
         let (csr, key_pem) = gatehouse_ca::csr::generate_request(&self.settings.dns_names)
             .map_err(|e| CertError::Key(e.to_string()))?;
-        let resp = self
-            .http
-            .post(format!(
-                "{}/ca/v1/sign",
-                self.settings.ca_url.trim_end_matches('/')
-            ))
-            .bearer_auth(&*token.access_token)
-            .json(&SignRequest { csr, ttl: None })
+        let url = format!("{}/ca/v1/sign", self.settings.ca_url.trim_end_matches('/'));
+        let body = SignRequest { csr, ttl: None };
+        let req = match &self.tokens {
+            Some(tokens) => {
+                let key = TokenKey::new(CA_AUDIENCE, [CA_SCOPE.to_owned()]);
+                let token = tokens
+                    .get(&key)
+                    .await
+                    .map_err(|e| CertError::Token(e.to_string()))?;
+                self.http.post(url).bearer_auth(&*token.access_token)
+            }
+            // Renewal by mTLS with the current certificate (no secret, no token).
+            None => {
+                let (_, pem, bundle) = gatehouse_client::ClientIdentity::current_identity(self)
+                    .ok_or_else(|| {
+                        CertError::Token("no current certificate to renew with".into())
+                    })?;
+                let client = gatehouse_client::mtls_client(&pem, &bundle, Duration::from_secs(15))
+                    .map_err(CertError::Unreachable)?;
+                client.post(url)
+            }
+        };
+        let resp = req
+            .json(&body)
             .send()
             .await
             .map_err(|e| CertError::Unreachable(e.to_string()))?;
@@ -207,6 +258,17 @@ impl CertManager {
                 }
             }
         });
+    }
+}
+
+impl gatehouse_client::ClientIdentity for CertManager {
+    fn current_identity(&self) -> Option<(String, String, String)> {
+        let c = self.current()?;
+        Some((
+            c.signed.serial.clone(),
+            format!("{}\n{}", c.key_pem.as_str(), c.signed.chain),
+            c.signed.bundle.clone(),
+        ))
     }
 }
 

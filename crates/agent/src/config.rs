@@ -115,6 +115,8 @@ pub struct RawCertificate {
     pub dns_names: Vec<String>,
     /// Command run after each renewal.
     pub reload_command: Vec<String>,
+    /// The certificate is the agent's own credential (mTLS); needs an existing certificate.
+    pub authenticate: bool,
 }
 
 /// A validated configuration (the secret is read separately).
@@ -252,6 +254,7 @@ impl TryFrom<RawAgent> for AgentConfig {
                     ca_url,
                     dns_names: c.dns_names,
                     reload_command: c.reload_command,
+                    authenticate: c.authenticate,
                 })
             }
         };

@@ -167,6 +167,39 @@ pub async fn start_with_source(
     source: Arc<dyn Fetch>,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningAgent, StartError> {
+    start_inner(cfg, source, None, clock).await
+}
+
+/// Starts an agent whose own credential is its certificate (`[agent.certificate]` with
+/// `authenticate = true`): the certificate and key already in the directory (from `gatehouse
+/// cert issue`) authenticate token requests by mTLS (RFC 8705 `tls_client_auth`) and renew
+/// themselves over mTLS at the CA, so no secret is needed at all.
+pub async fn start_with_certificate(
+    cfg: &AgentConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningAgent, StartError> {
+    let fail = |e: String| StartError::Source(FetchError::Unavailable(e));
+    let settings = cfg
+        .certificate
+        .clone()
+        .ok_or_else(|| fail("[agent.certificate] is required".into()))?;
+    let manager = certs::CertManager::new(settings, None, Arc::clone(&clock))
+        .map_err(|e| fail(e.to_string()))?;
+    manager.load_existing().map_err(|e| fail(e.to_string()))?;
+    let source = TokenEndpoint::with_auth(
+        cfg.token_endpoint.clone(),
+        cfg.client_id.clone(),
+        gatehouse_client::ClientAuth::Certificate(Arc::clone(&manager) as _),
+    )?;
+    start_inner(cfg, Arc::new(source), Some(manager), clock).await
+}
+
+async fn start_inner(
+    cfg: &AgentConfig,
+    source: Arc<dyn Fetch>,
+    manager: Option<Arc<certs::CertManager>>,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningAgent, StartError> {
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -179,9 +212,16 @@ pub async fn start_with_source(
     })?;
     let cache = TokenCache::new(source, Arc::clone(&clock));
     let (stop, mut stopped) = watch::channel(false);
-    let certs = match &cfg.certificate {
-        Some(settings) => {
-            let m = certs::CertManager::new(settings.clone(), Arc::clone(&cache), clock)
+    let certs = match (&cfg.certificate, manager) {
+        (Some(_), Some(m)) => {
+            let mut s = stop.subscribe();
+            m.spawn(async move {
+                let _ = s.wait_for(|v| *v).await;
+            });
+            Some(m)
+        }
+        (Some(settings), None) => {
+            let m = certs::CertManager::new(settings.clone(), Some(Arc::clone(&cache)), clock)
                 .map_err(|e| StartError::Source(FetchError::Unavailable(e.to_string())))?;
             // A first certificate before the application starts, if the CA answers; the
             // background task keeps trying otherwise.
@@ -194,7 +234,7 @@ pub async fn start_with_source(
             });
             Some(m)
         }
-        None => None,
+        (None, _) => None,
     };
     let secret = gatehouse_keys::secret::random_base62(43);
     let state = Arc::new(AgentState {

@@ -13,12 +13,19 @@ use gatehouse_core::{Clock, Env, ProcessEnv, SystemClock};
 use crate::cli::AgentArgs;
 use crate::{EXIT_USAGE, fsutil};
 
-/// Resolves `agent.toml` and the agent's credential (a client secret or a private key).
-pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, ClientAuth), String> {
+/// Resolves `agent.toml` and the agent's credential: a client secret, a private key, or
+/// (`None`) its certificate, with `[agent.certificate] authenticate = true`.
+pub fn resolve(
+    args: &AgentArgs,
+    env: &dyn Env,
+) -> Result<(AgentConfig, Option<ClientAuth>), String> {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("reading {}: {e}", args.config.display()))?;
     let raw = RawFile::parse(&text).map_err(|e| e.to_string())?;
     let cfg = AgentConfig::try_from(raw.agent).map_err(|e| e.to_string())?;
+    if cfg.certificate.as_ref().is_some_and(|c| c.authenticate) {
+        return Ok((cfg, None));
+    }
     if let Some((file, kid, alg)) = &cfg.private_key {
         let pem = zeroize::Zeroizing::new(
             std::fs::read_to_string(file)
@@ -26,7 +33,7 @@ pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, ClientAu
         );
         let key = gatehouse_agent::load_private_key(&pem, kid.clone(), *alg)
             .map_err(|e| format!("agent.private_key_file {}: {e}", file.display()))?;
-        return Ok((cfg, ClientAuth::PrivateKey(Box::new(key))));
+        return Ok((cfg, Some(ClientAuth::PrivateKey(Box::new(key)))));
     }
     let secret = match (
         &cfg.client_secret_file,
@@ -40,7 +47,7 @@ pub fn resolve(args: &AgentArgs, env: &dyn Env) -> Result<(AgentConfig, ClientAu
             );
         }
     };
-    Ok((cfg, ClientAuth::Secret(secret)))
+    Ok((cfg, Some(ClientAuth::Secret(secret))))
 }
 
 /// Runs the agent until SIGTERM or Ctrl-C.
@@ -54,7 +61,11 @@ pub async fn main(args: &AgentArgs) -> std::process::ExitCode {
     };
     crate::init_logging_with("info", crate::config::LogFormat::Text);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let agent = match gatehouse_agent::start_with_auth(&cfg, auth, clock).await {
+    let started = match auth {
+        Some(auth) => gatehouse_agent::start_with_auth(&cfg, auth, clock).await,
+        None => gatehouse_agent::start_with_certificate(&cfg, clock).await,
+    };
+    let agent = match started {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

@@ -44,6 +44,9 @@ mod verify;
 
 pub use cache::{CacheError, TokenCache};
 pub use server::{Authenticated, RequireScopes};
-pub use source::{AgentEndpoint, ClientAuth, Fetch, FetchError, Fetched, TokenEndpoint, TokenKey};
+pub use source::{
+    AgentEndpoint, ClientAuth, ClientIdentity, Fetch, FetchError, Fetched, TokenEndpoint, TokenKey,
+    mtls_client,
+};
 pub use token_source::{SourceError, TokenSource};
 pub use verify::{Principal, Verifier, VerifyError};

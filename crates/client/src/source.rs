@@ -74,6 +74,36 @@ pub enum ClientAuth {
     Secret(String),
     /// `private_key_jwt` (RFC 7523): a fresh assertion signed with this key per request.
     PrivateKey(Box<gatehouse_keys::SigningKey>),
+    /// `tls_client_auth` (RFC 8705): the client certificate presented at the TLS handshake.
+    Certificate(std::sync::Arc<dyn ClientIdentity>),
+}
+
+/// A client certificate that may change (renewal): its serial, its key and chain as one PEM,
+/// and the CA bundle to trust the server with.
+pub trait ClientIdentity: Send + Sync + std::fmt::Debug {
+    /// `(serial, key and chain PEM, CA bundle PEM)`, when a certificate is held.
+    fn current_identity(&self) -> Option<(String, String, String)>;
+}
+
+/// A reqwest client presenting `identity` and trusting `bundle` (besides the usual roots).
+pub fn mtls_client(
+    identity_pem: &str,
+    bundle: &str,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let identity =
+        reqwest::Identity::from_pem(identity_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .identity(identity);
+    for root in
+        reqwest::Certificate::from_pem_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?
+    {
+        b = b.add_root_certificate(root);
+    }
+    b.build().map_err(|e| e.to_string())
 }
 
 /// The authorization server's token endpoint, with the client's credential.
@@ -82,6 +112,8 @@ pub struct TokenEndpoint {
     url: String,
     client_id: String,
     auth: ClientAuth,
+    /// For [`ClientAuth::Certificate`]: the client for the current certificate, by serial.
+    mtls: parking_lot::Mutex<Option<(String, reqwest::Client)>>,
 }
 
 impl std::fmt::Debug for TokenEndpoint {
@@ -115,7 +147,27 @@ impl TokenEndpoint {
             url,
             client_id,
             auth,
+            mtls: parking_lot::Mutex::new(None),
         })
+    }
+
+    fn http_for(&self) -> Result<reqwest::Client, FetchError> {
+        let ClientAuth::Certificate(identity) = &self.auth else {
+            return Ok(self.http.clone());
+        };
+        let (serial, pem, bundle) = identity
+            .current_identity()
+            .ok_or_else(|| FetchError::Unavailable("no client certificate yet".into()))?;
+        let mut slot = self.mtls.lock();
+        if let Some((s, c)) = slot.as_ref()
+            && *s == serial
+        {
+            return Ok(c.clone());
+        }
+        let client = mtls_client(&pem, &bundle, Duration::from_secs(15))
+            .map_err(|e| FetchError::Unavailable(format!("client certificate: {e}")))?;
+        *slot = Some((serial, client.clone()));
+        Ok(client)
     }
 
     /// A client assertion for `private_key_jwt`: iss = sub = the client, aud = the token
@@ -148,8 +200,11 @@ impl Fetch for TokenEndpoint {
             if !key.scopes.is_empty() {
                 form.push(("scope", key.scopes.join(" ")));
             }
-            let mut req = self.http.post(&self.url);
+            let mut req = self.http_for()?.post(&self.url);
             match &self.auth {
+                ClientAuth::Certificate(_) => {
+                    form.push(("client_id", self.client_id.clone()));
+                }
                 ClientAuth::Secret(secret) => {
                     req = req.basic_auth(&self.client_id, Some(secret));
                 }

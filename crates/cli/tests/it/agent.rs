@@ -716,3 +716,100 @@ async fn the_forward_proxy_adds_tokens_for_configured_plain_http_hosts_only() {
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_without_any_secret_uses_its_certificate_and_renews_it_over_mtls() {
+    let toml = "[client_auth]\nlockout_max_failures = 1000\n[tls]\nlisten = \"127.0.0.1:0\"\nhosts = [\"localhost\"]\n";
+    // The agent checks the server's certificate against the real time.
+    let s = TestServer::start_with_config_at(toml, real_now()).await;
+    s.create_api_json(json!({"name": "orders", "audience": ORDERS, "scopes": ["orders:read"]}))
+        .await;
+    let workload = s
+        .create_client_json(json!({
+            "name": "cert-workload",
+            "auth_method": "tls_client_auth",
+            "tls": {"san_dns": "cert-workload.internal"},
+            "dns_names": ["cert-workload.internal"],
+        }))
+        .await;
+    s.grant(&workload.id, "orders", &["orders:read"]).await;
+    // Bootstrap, as `gatehouse cert issue --out DIR` does: the first certificate, by an admin.
+    let dir = gatehouse_testkit::temp_dir();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let (csr, key) =
+        gatehouse_ca::csr::generate_request(&["cert-workload.internal".to_owned()]).unwrap();
+    let (status, v) = s
+        .admin_json(
+            reqwest::Method::POST,
+            &format!("/admin/v1/clients/{}/certificates", workload.id),
+            Some(json!({ "csr": csr })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    std::fs::write(certs.join("cert.pem"), v["chain"].as_str().unwrap()).unwrap();
+    std::fs::write(certs.join("key.pem"), key.as_str()).unwrap();
+    std::fs::write(certs.join("bundle.pem"), v["bundle"].as_str().unwrap()).unwrap();
+    let first_serial = v["serial"].as_str().unwrap().to_owned();
+
+    let cfg = AgentConfig::try_from(RawAgent {
+        listen: Some("127.0.0.1:0".into()),
+        token_endpoint: Some(s.tls("/oauth2/token")),
+        client_id: Some(workload.id.clone()),
+        certificate: Some(gatehouse_agent::config::RawCertificate {
+            dir: Some(certs.clone()),
+            ca_url: Some(s.tls("")),
+            dns_names: vec!["cert-workload.internal".into()],
+            authenticate: true,
+            ..Default::default()
+        }),
+        ..RawAgent::default()
+    })
+    .unwrap();
+    let a = gatehouse_agent::start_with_certificate(&cfg, Arc::clone(&s.clock) as Arc<dyn Clock>)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = |a: &RunningAgent, scope: &'static str| {
+        http.get(format!(
+            "http://{}/v1/token?audience={ORDERS}&scope={scope}",
+            a.addr
+        ))
+        .header("x-identity-header", &a.secret)
+        .send()
+    };
+    let r = token(&a, "orders:read").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let t = json_body(r).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, claims) = common::jwt_parts(&t);
+    assert_eq!(claims["client_id"], workload.id.as_str());
+    assert!(
+        claims["cnf"]["x5t#S256"].is_string(),
+        "a certificate-bound token: {claims}"
+    );
+    // Renewal over mTLS with the current certificate: no token, no secret.
+    let m = a.certs.clone().unwrap();
+    let renewed = m.renew().await.unwrap();
+    assert_ne!(renewed.signed.serial, first_serial);
+    assert_eq!(
+        std::fs::read_to_string(certs.join("cert.pem")).unwrap(),
+        renewed.signed.chain
+    );
+    // The next token request presents the new certificate.
+    let r = token(&a, "").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let t2 = json_body(r).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, claims2) = common::jwt_parts(&t2);
+    assert_ne!(
+        claims2["cnf"], claims["cnf"],
+        "bound to the renewed certificate"
+    );
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
