@@ -110,24 +110,20 @@ impl Egress {
         {
             return Ok(c.clone());
         }
-        let mut b = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(self.route.timeout)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(cert) = &serial {
-            let pem = format!("{}\n{}", cert.key_pem.as_str(), cert.signed.chain);
-            let identity =
-                reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
-            b = b.identity(identity);
-            // Trust our CA for the upstream as well as the usual roots.
-            for root in reqwest::Certificate::from_pem_bundle(cert.signed.bundle.as_bytes())
-                .map_err(|e| e.to_string())?
-            {
-                b = b.add_root_certificate(root);
+        let client = match &serial {
+            // The same mTLS client the agent's own token requests use.
+            Some(cert) => {
+                let pem = format!("{}\n{}", cert.key_pem.as_str(), cert.signed.chain);
+                gatehouse_client::mtls_client(&pem, &cert.signed.bundle, self.route.timeout)?
             }
-        }
-        let client = b.build().map_err(|e| e.to_string())?;
+            None => reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(self.route.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| e.to_string())?,
+        };
         *slot = Some((wanted, client.clone()));
         Ok(client)
     }

@@ -97,6 +97,7 @@ pub fn mtls_client(
         .no_proxy()
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .identity(identity);
     for root in
         reqwest::Certificate::from_pem_bundle(bundle.as_bytes()).map_err(|e| e.to_string())?
