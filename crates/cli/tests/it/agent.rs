@@ -813,3 +813,58 @@ async fn an_agent_without_any_secret_uses_its_certificate_and_renews_it_over_mtl
     a.shutdown().await.unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn thirty_two_concurrent_first_requests_make_one_token_request() {
+    let echo = Echo::start().await;
+    let (s, workload) = control_plane(&echo).await;
+    let a = agent(&s, &workload, "off").await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/v1/token?audience={ORDERS}", a.addr);
+    let calls: Vec<_> = (0..32)
+        .map(|_| {
+            let http = http.clone();
+            let url = url.clone();
+            let secret = a.secret.clone();
+            tokio::spawn(async move {
+                let r = http
+                    .get(url)
+                    .header("x-identity-header", secret)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                json_body(r).await["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for c in calls {
+        tokens.push(c.await.unwrap());
+    }
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "one token for all");
+    // The authorization server saw exactly one token request from the workload.
+    let metrics = s
+        .http
+        .get(s.at("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("gatehouse_oauth_token_requests_total")
+                && l.contains(&format!("client=\"{}\"", workload.id))
+                && l.contains("result=\"ok\"")
+        })
+        .unwrap_or_else(|| panic!("no token counter for the workload in\n{metrics}"));
+    assert!(line.ends_with(" 1"), "{line}");
+    a.shutdown().await.unwrap();
+    s.stop().await;
+}
