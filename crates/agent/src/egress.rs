@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use gatehouse_client::{TokenCache, TokenKey};
 use http::{HeaderMap, HeaderName, StatusCode, header};
 use parking_lot::Mutex;
@@ -63,13 +63,15 @@ pub enum EgressError {
 }
 
 fn problem(status: StatusCode, detail: &str) -> Response {
-    (
-        status,
-        axum::Json(
-            serde_json::json!({"error": status.canonical_reason(), "error_description": detail}),
-        ),
-    )
-        .into_response()
+    let error = match status {
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::GATEWAY_TIMEOUT => "upstream_timeout",
+        StatusCode::BAD_GATEWAY => "upstream_unavailable",
+        _ => "invalid_request",
+    };
+    crate::routes::json_error(status, error, detail)
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and what the agent sets itself.

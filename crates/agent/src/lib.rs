@@ -41,6 +41,9 @@ pub enum StartError {
     /// The token endpoint client could not be built.
     #[error(transparent)]
     Source(#[from] FetchError),
+    /// The workload certificate could not be set up.
+    #[error("workload certificate: {0}")]
+    Certificate(String),
 }
 
 /// A running agent.
@@ -178,7 +181,7 @@ pub async fn start_with_certificate(
     cfg: &AgentConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningAgent, StartError> {
-    let fail = |e: String| StartError::Source(FetchError::Unavailable(e));
+    let fail = StartError::Certificate;
     let settings = cfg
         .certificate
         .clone()
@@ -222,7 +225,7 @@ async fn start_inner(
         }
         (Some(settings), None) => {
             let m = certs::CertManager::new(settings.clone(), Some(Arc::clone(&cache)), clock)
-                .map_err(|e| StartError::Source(FetchError::Unavailable(e.to_string())))?;
+                .map_err(|e| StartError::Certificate(e.to_string()))?;
             // A first certificate before the application starts, if the CA answers; the
             // background task keeps trying otherwise.
             if let Err(e) = m.renew().await {

@@ -78,15 +78,20 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let mut resp = (
-            self.status,
-            Json(json!({"error": self.error, "error_description": self.description})),
-        )
-            .into_response();
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        resp
+        json_error(self.status, self.error, &self.description)
     }
+}
+
+/// Every error the agent answers: `{"error", "error_description"}`, never cached.
+pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut resp = (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 impl From<CacheError> for Refusal {
