@@ -125,6 +125,14 @@ id_type!(
     /// A policy attachment's id (stable across its versions).
     PolicyId, "policy id"
 );
+id_type!(
+    /// A portal user's id.
+    UserId, "user id"
+);
+id_type!(
+    /// A plan's id.
+    PlanId, "plan id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,13 +10,16 @@ mod env;
 mod ids;
 mod model;
 mod policy;
+mod portal;
 mod scope;
 mod time;
 mod usage;
 
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use env::{Env, MapEnv, ProcessEnv};
-pub use ids::{ApiId, ApiKeyId, ClientId, IdError, Kid, PolicyId, SecretId, SubscriptionId};
+pub use ids::{
+    ApiId, ApiKeyId, ClientId, IdError, Kid, PlanId, PolicyId, SecretId, SubscriptionId, UserId,
+};
 pub use model::{
     Alg, AlgParseError, Api, ApiKey, AuditEvent, AuthMethod, AuthMethodParseError, CaRecord,
     CertificateRecord, ClaimMap, ClaimsError, Client, ClientSecret, ClientTls, KeyRecord, KeyState,
@@ -24,6 +27,10 @@ pub use model::{
     validate_custom_claims,
 };
 pub use policy::{DecisionRecord, PolicyCaching, PolicyFailure, PolicyRecord};
+pub use portal::{
+    ApiListing, AppProfile, CredentialType, Plan, PlanRate, SessionRecord, User, UserRole,
+    normalize_email,
+};
 pub use scope::{Audience, AudienceError, Scope, ScopeError, ScopeSet};
 pub use time::{DurationParseError, UnixTime, parse_duration};
 pub use usage::{

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use gatehouse_core::{
-    Api, ApiId, ApiKey, Client, ClientId, ClientSecret, PolicyRecord, Subscription, UnixTime,
+    Api, ApiId, ApiKey, ApiListing, AppProfile, Client, ClientId, ClientSecret, Plan, PolicyRecord,
+    Subscription, UnixTime,
 };
 
 use crate::{Store, StoreError};
@@ -39,6 +40,9 @@ pub struct Catalog {
     revoked_certificates: HashSet<String>,
     policies: Vec<Arc<PolicyRecord>>,
     policies_by_api: HashMap<ApiId, Vec<Arc<PolicyRecord>>>,
+    plans: HashMap<ApiId, Vec<Arc<Plan>>>,
+    listings: HashMap<ApiId, Arc<ApiListing>>,
+    profiles: HashMap<ClientId, Arc<AppProfile>>,
 }
 
 impl Catalog {
@@ -138,6 +142,55 @@ impl Catalog {
         self
     }
 
+    /// Adds the portal's records: plans, API listings and application profiles (those of
+    /// unknown APIs and clients are ignored).
+    pub fn with_portal(
+        mut self,
+        plans: Vec<Plan>,
+        listings: Vec<ApiListing>,
+        profiles: Vec<AppProfile>,
+    ) -> Self {
+        for p in plans {
+            if self.apis.contains_key(&p.api_id) {
+                self.plans
+                    .entry(p.api_id.clone())
+                    .or_default()
+                    .push(Arc::new(p));
+            }
+        }
+        for l in listings {
+            if self.apis.contains_key(&l.api_id) {
+                self.listings.insert(l.api_id.clone(), Arc::new(l));
+            }
+        }
+        for p in profiles {
+            if self.clients.contains_key(&p.client_id) {
+                self.profiles.insert(p.client_id.clone(), Arc::new(p));
+            }
+        }
+        self
+    }
+
+    /// The plans of an API, oldest first.
+    pub fn plans_for(&self, api: &ApiId) -> &[Arc<Plan>] {
+        self.plans.get(api).map_or(&[], Vec::as_slice)
+    }
+
+    /// The plan named `name` of an API.
+    pub fn plan(&self, api: &ApiId, name: &str) -> Option<&Arc<Plan>> {
+        self.plans_for(api).iter().find(|p| p.name == name)
+    }
+
+    /// An API's catalog listing, if one was written.
+    pub fn listing(&self, api: &ApiId) -> Option<&Arc<ApiListing>> {
+        self.listings.get(api)
+    }
+
+    /// An application's profile (owner, description, contact), if one was written.
+    pub fn profile(&self, client: &ClientId) -> Option<&Arc<AppProfile>> {
+        self.profiles.get(client)
+    }
+
     /// Every policy that may apply to the API `api` (global, API-wide and per-operation, in
     /// that order); check [`PolicyRecord::applies_to`] for the operation.
     pub fn policies_for(&self, api: &ApiId) -> &[Arc<PolicyRecord>] {
@@ -176,6 +229,9 @@ impl Catalog {
         let api_keys = store.list_api_keys().await?;
         let revoked_certs = store.list_revoked_certificates(now).await?;
         let policies = store.list_policies().await?;
+        let plans = store.list_plans().await?;
+        let listings = store.list_api_listings().await?;
+        let profiles = store.list_app_profiles().await?;
         Ok(Self::build(
             apis,
             clients,
@@ -185,7 +241,8 @@ impl Catalog {
         )
         .with_api_keys(api_keys)
         .with_revoked_certificates(revoked_certs.into_iter().map(|c| c.serial))
-        .with_policies(policies))
+        .with_policies(policies)
+        .with_portal(plans, listings, profiles))
     }
 
     /// A client by id.

@@ -21,6 +21,10 @@ pub(crate) enum Unique {
     Id,
     /// `subscriptions (client_id, api_id)`.
     SubscriptionPair,
+    /// `users.email`.
+    UserEmail,
+    /// `plans (api_id, name)`.
+    PlanName,
 }
 
 /// Maps a write error: a unique violation becomes [`StoreError::Conflict`] with the message
@@ -54,6 +58,8 @@ fn unique_rule(db: &dyn DatabaseError) -> Unique {
         "subscriptions.client_id, subscriptions.api_id" | "subscriptions_client_id_api_id_key" => {
             Unique::SubscriptionPair
         }
+        "users.email" | "users_email_key" => Unique::UserEmail,
+        "plans.api_id, plans.name" | "plans_api_id_name_key" => Unique::PlanName,
         _ => Unique::Id,
     }
 }

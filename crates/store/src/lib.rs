@@ -17,6 +17,7 @@ mod conflict;
 mod error;
 mod open;
 mod policies;
+mod portal;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -25,6 +26,7 @@ mod usage;
 pub use catalog::{Catalog, CatalogCache, ClientEntry};
 pub use error::StoreError;
 pub use open::open;
+pub use portal::PortalStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -48,7 +50,7 @@ use gatehouse_core::{
 ///   [`StoreError::NotFound`].
 /// - List methods return records in creation order (oldest first), ties broken by id.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: PortalStore + Send + Sync + std::fmt::Debug {
     // --- APIs ---
     /// Inserts an API.
     async fn create_api(&self, api: &Api) -> Result<(), StoreError>;

@@ -22,7 +22,7 @@ const MAX_CONNECTIONS: u32 = 10;
 /// The [`Store`](crate::Store) in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {

@@ -32,9 +32,7 @@ fn api_conflict(api: &Api) -> impl FnOnce(Unique) -> String + '_ {
     move |rule| match rule {
         Unique::ApiName => format!("api name '{}' already exists", api.name),
         Unique::ApiAudience => format!("api audience '{}' already exists", api.audience),
-        Unique::Id | Unique::ApiKeyDigest | Unique::SubscriptionPair => {
-            duplicate_id("api", &api.id)
-        }
+        _ => duplicate_id("api", &api.id),
     }
 }
 
@@ -42,9 +40,7 @@ fn api_conflict(api: &Api) -> impl FnOnce(Unique) -> String + '_ {
 fn api_key_conflict(key: &ApiKey, rule: Unique) -> String {
     match rule {
         Unique::ApiKeyDigest => "an api key with the same digest already exists".to_owned(),
-        Unique::ApiAudience | Unique::ApiName | Unique::Id | Unique::SubscriptionPair => {
-            duplicate_id("api key", &key.id)
-        }
+        _ => duplicate_id("api key", &key.id),
     }
 }
 

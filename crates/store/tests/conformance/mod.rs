@@ -14,6 +14,7 @@ pub(crate) mod clients;
 pub(crate) mod fixtures;
 pub(crate) mod keys;
 pub(crate) mod policies;
+pub(crate) mod portal;
 pub(crate) mod subscriptions;
 pub(crate) mod tokens;
 pub(crate) mod usage;
@@ -111,6 +112,10 @@ macro_rules! conformance_tests {
             policies::decisions_list_newest_first_per_api_and_purge_by_time,
             policies::decisions_about_a_deleted_api_are_dropped,
             policies::catalog_orders_global_api_and_operation_policies,
+            portal::users_round_trip_and_emails_are_unique,
+            portal::sessions_expire_end_and_die_with_their_user,
+            portal::plans_upsert_are_unique_per_api_and_go_with_their_api,
+            portal::listings_and_profiles_upsert_and_go_with_their_record,
             catalog::catalog_load_sees_every_record_type,
             catalog::catalog_cache_reload_swaps_in_changes,
         );
