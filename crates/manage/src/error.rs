@@ -27,6 +27,12 @@ pub enum ManageError {
     /// Too many requests (429).
     #[error("too many requests")]
     RateLimited,
+    /// Too many failed sign-ins from this email or address (429 with `Retry-After`).
+    #[error("too many failed sign-ins; try again in {0} s")]
+    LockedOut(u64),
+    /// Wrong email or password, or a disabled user (401).
+    #[error("email or password is wrong")]
+    SignInFailed,
     /// Internal fault (500); detail only in logs.
     #[error("internal error: {0}")]
     Internal(String),
@@ -59,7 +65,8 @@ impl ManageError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::LockedOut(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::SignInFailed => StatusCode::UNAUTHORIZED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +103,9 @@ impl ManageError {
             }
             Self::RateLimited => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::LockedOut(secs) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             _ => {}
         }

@@ -12,8 +12,9 @@ mod routes;
 mod service;
 
 pub use error::ManageError;
-pub use routes::{AdminRateLimit, router};
+pub use routes::{AdminRateLimit, CSRF_HEADER, SESSION_COOKIE, router};
 pub use service::{
-    Attachment, Caller, GroupBy, ManageService, POLICY_AUDIENCE, POLICY_SCOPE, UsageGroup,
-    UsageReport, algs_in_use,
+    Actor, Attachment, Caller, Decision, GroupBy, MAX_PAGE, ManageService, POLICY_AUDIENCE,
+    POLICY_SCOPE, SESSION_TTL, StartedSession, SubscriptionFilter, UsageGroup, UsageOf,
+    UsageReport, algs_in_use, csrf_matches, csrf_token,
 };

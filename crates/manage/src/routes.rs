@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use gatehouse_net::RequestId;
 use gatehouse_proto::admin::{
     AdminTokenRotated, ApiKeyView, CreateApi, CreateApiKey, CreateClient, GrantRequest, KeyView,
@@ -19,15 +19,17 @@ use gatehouse_proto::admin::{
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
-use crate::service::api_key_view;
+use crate::service::{Actor, api_key_view};
 use crate::{ManageError, ManageService};
 
-/// The actor name recorded in the audit log for admin-token requests.
-const ADMIN_ACTOR: &str = "admin-token";
+/// The session cookie of the portal and the admin API.
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+/// The header unsafe requests authenticated by the session cookie must carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 #[derive(Debug)]
-struct AdminState {
-    service: ManageService,
+pub(crate) struct AdminState {
+    pub(crate) service: ManageService,
     limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -51,6 +53,9 @@ impl Default for AdminRateLimit {
 
 type Result<T> = std::result::Result<T, ManageError>;
 
+mod accounts;
+mod applications;
+mod catalog;
 mod policies;
 
 /// The admin API routes.
@@ -105,17 +110,19 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
         .route("/admin/v1/keys/{kid}/revoke", post(revoke_key))
         .route("/admin/v1/admin-token/rotate", post(rotate_admin_token))
         .route("/admin/v1/audit", get(list_audit))
+        .route("/admin/v1/audit.csv", get(export_audit))
         .route("/admin/v1/revocations", get(revocations))
-        .route("/admin/v1/apis/{api}/usage", get(api_usage))
-        .route("/admin/v1/applications/{id}/usage", get(client_usage))
         .route("/admin/v1/clients/{id}/usage", get(client_usage))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .with_state(Arc::clone(&state))
+        .merge(accounts::router(Arc::clone(&state)))
+        .merge(catalog::router(Arc::clone(&state)))
+        .merge(applications::router(Arc::clone(&state)))
         .merge(policies::router(state))
         .fallback(|| async { ManageError::NotFound("route".into()) })
 }
 
-fn request_id(req: &Request) -> String {
+pub(crate) fn request_id(req: &Request) -> String {
     req.extensions()
         .get::<RequestId>()
         .map(|r| r.0.to_string())
@@ -123,26 +130,85 @@ fn request_id(req: &Request) -> String {
 }
 
 /// Whether the caller's address has used up its rate.
-fn rate_limited(state: &AdminState, req: &Request) -> bool {
+pub(crate) fn rate_limited(state: &AdminState, req: &Request) -> bool {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|c| state.limiter.check_key(&c.0.ip()).is_err())
 }
 
-/// Rate limit, then admin-token authentication; errors carry the request id.
-async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
+/// Whether the method changes something (and so needs the CSRF token under a cookie).
+fn is_unsafe(method: &axum::http::Method) -> bool {
+    !matches!(
+        *method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    )
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Who is calling: the admin token (`Authorization: Bearer`), or a signed-in user (session
+/// cookie; an unsafe method must also carry the session's CSRF token in `X-CSRF-Token`).
+/// A wrong credential is an error, never a fall-through to another one.
+pub(crate) async fn authenticate(
+    state: &AdminState,
+    headers: &axum::http::HeaderMap,
+    method: &axum::http::Method,
+) -> Result<Actor> {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let ok = v
+            .to_str()
+            .is_ok_and(|v| state.service.state().admin_tokens.verify_bearer_header(v));
+        return if ok {
+            Ok(Actor::AdminToken)
+        } else {
+            Err(ManageError::Unauthenticated)
+        };
+    }
+    let Some(secret) = cookie(headers, SESSION_COOKIE) else {
+        return Err(ManageError::Unauthenticated);
+    };
+    let Some(user) = state.service.session_user(secret).await? else {
+        return Err(ManageError::Unauthenticated);
+    };
+    if is_unsafe(method) {
+        let given = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !crate::service::csrf_matches(secret, given) {
+            return Err(ManageError::Forbidden(
+                "the X-CSRF-Token header is missing or wrong".into(),
+            ));
+        }
+    }
+    Ok(Actor::User(user))
+}
+
+/// Rate limit, then authentication; the actor goes into the request's extensions. With
+/// `admin_only`, a signed-in developer is refused (403).
+async fn admit(state: &AdminState, mut req: Request, next: Next, admin_only: bool) -> Response {
     let request_id = request_id(&req);
-    if rate_limited(&state, &req) {
+    if rate_limited(state, &req) {
         return ManageError::RateLimited.to_response(&request_id);
     }
-    let authorized = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| state.service.state().admin_tokens.verify_bearer_header(v));
-    if !authorized {
-        return ManageError::Unauthenticated.to_response(&request_id);
+    let actor = match authenticate(state, req.headers(), req.method()).await {
+        Ok(a) => a,
+        Err(e) => return e.to_response(&request_id),
+    };
+    if admin_only && !actor.is_admin() {
+        return ManageError::Forbidden("admins only".into()).to_response(&request_id);
     }
+    req.extensions_mut().insert(actor);
     let resp = next.run(req).await;
     if resp.status().is_server_error() {
         tracing::error!(request_id, status = %resp.status(), "admin request failed");
@@ -150,8 +216,22 @@ async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -
     resp
 }
 
+/// The admin-only routes' guard: the admin token or an admin's session.
+async fn guard(State(state): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
+    admit(&state, req, next, true).await
+}
+
+/// The guard of routes every signed-in user may call (each checks what the actor may see).
+pub(crate) async fn signed_in(
+    State(state): State<Arc<AdminState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    admit(&state, req, next, false).await
+}
+
 /// JSON bodies: a malformed one is a 400 problem, not axum's plain-text rejection.
-struct Body<T>(T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T, S> axum::extract::FromRequest<S> for Body<T>
 where
@@ -169,7 +249,7 @@ where
 }
 
 /// A JSON body whose members are all optional: an empty body (a bare `POST`) means defaults.
-struct OptionalBody<T>(T);
+pub(crate) struct OptionalBody<T>(pub(crate) T);
 
 impl<T, S> axum::extract::FromRequest<S> for OptionalBody<T>
 where
@@ -200,9 +280,10 @@ async fn list_apis(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core
 
 async fn create_api(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Body(req): Body<CreateApi>,
 ) -> Result<Response> {
-    let api = s.service.create_api(ADMIN_ACTOR, req).await?;
+    let api = s.service.create_api(&actor.audit_name(), req).await?;
     Ok((StatusCode::CREATED, Json(api)).into_response())
 }
 
@@ -215,33 +296,36 @@ async fn show_api(
 
 async fn set_resource_servers(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(key): Path<String>,
     Body(req): Body<gatehouse_proto::admin::SetResourceServers>,
 ) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json(
         s.service
-            .set_resource_servers(ADMIN_ACTOR, &key, &req.clients)
+            .set_resource_servers(&actor.audit_name(), &key, &req.clients)
             .await?,
     ))
 }
 
 async fn set_owners(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(key): Path<String>,
     Body(req): Body<gatehouse_proto::admin::SetOwners>,
 ) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json(
         s.service
-            .set_owners(ADMIN_ACTOR, &key, &req.clients)
+            .set_owners(&actor.audit_name(), &key, &req.clients)
             .await?,
     ))
 }
 
 async fn delete_api(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(key): Path<String>,
 ) -> Result<StatusCode> {
-    s.service.delete_api(ADMIN_ACTOR, &key).await?;
+    s.service.delete_api(&actor.audit_name(), &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -253,9 +337,10 @@ async fn list_clients(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_c
 
 async fn create_client(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Body(req): Body<CreateClient>,
 ) -> Result<Response> {
-    let created = s.service.create_client(ADMIN_ACTOR, req).await?;
+    let created = s.service.create_client(&actor.audit_name(), req).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -288,32 +373,35 @@ async fn show_client(
 
 async fn delete_client(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    s.service.delete_client(ADMIN_ACTOR, &id).await?;
+    s.service.delete_client(&actor.audit_name(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn set_dns_names(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Body(req): Body<gatehouse_proto::admin::SetDnsNames>,
 ) -> Result<Json<gatehouse_core::Client>> {
     Ok(Json(
         s.service
-            .set_dns_names(ADMIN_ACTOR, &id, &req.dns_names)
+            .set_dns_names(&actor.audit_name(), &id, &req.dns_names)
             .await?,
     ))
 }
 
 async fn issue_certificate(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Body(req): Body<gatehouse_proto::ca::SignRequest>,
 ) -> Result<Response> {
     let signed = s
         .service
-        .issue_certificate(ADMIN_ACTOR, &id, &req.csr, req.ttl.as_deref())
+        .issue_certificate(&actor.audit_name(), &id, &req.csr, req.ttl.as_deref())
         .await?;
     Ok(no_store(
         (StatusCode::CREATED, Json(signed)).into_response(),
@@ -346,39 +434,45 @@ async fn list_certificates(
 
 async fn revoke_certificate(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(serial): Path<String>,
 ) -> Result<StatusCode> {
-    s.service.revoke_certificate(ADMIN_ACTOR, &serial).await?;
+    s.service
+        .revoke_certificate(&actor.audit_name(), &serial)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn rotate_secret(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     OptionalBody(req): OptionalBody<RotateSecret>,
 ) -> Result<Response> {
     let rotated = s
         .service
-        .rotate_secret(ADMIN_ACTOR, &id, req.grace.as_deref())
+        .rotate_secret(&actor.audit_name(), &id, req.grace.as_deref())
         .await?;
     Ok(no_store(Json(rotated).into_response()))
 }
 
 async fn revoke_tokens(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    Ok(Json(s.service.revoke_tokens(ADMIN_ACTOR, &id).await?).into_response())
+    Ok(Json(s.service.revoke_tokens(&actor.audit_name(), &id).await?).into_response())
 }
 
 async fn create_api_key(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     OptionalBody(req): OptionalBody<CreateApiKey>,
 ) -> Result<Response> {
     let created = s
         .service
-        .create_api_key(ADMIN_ACTOR, &id, req.expires_in.as_deref())
+        .create_api_key(&actor.audit_name(), &id, req.expires_in.as_deref())
         .await?;
     Ok(no_store(
         (StatusCode::CREATED, Json(created)).into_response(),
@@ -396,9 +490,12 @@ async fn list_api_keys(
 
 async fn revoke_api_key(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    s.service.revoke_api_key(ADMIN_ACTOR, &id, &key).await?;
+    s.service
+        .revoke_api_key(&actor.audit_name(), &id, &key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -422,16 +519,20 @@ async fn list_grants(
 
 async fn put_grant(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Body(req): Body<GrantRequest>,
 ) -> Result<Json<gatehouse_core::Subscription>> {
-    Ok(Json(s.service.grant(ADMIN_ACTOR, req).await?))
+    Ok(Json(s.service.grant(&actor.audit_name(), req).await?))
 }
 
 async fn delete_grant(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path((client, api)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    s.service.revoke_grant(ADMIN_ACTOR, &client, &api).await?;
+    s.service
+        .revoke_grant(&actor.audit_name(), &client, &api)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -454,24 +555,29 @@ async fn list_keys(State(s): State<Arc<AdminState>>) -> Result<Json<List<KeyView
 
 async fn rotate_keys(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     OptionalBody(req): OptionalBody<RotateKeys>,
 ) -> Result<StatusCode> {
     s.service
-        .rotate_keys(ADMIN_ACTOR, req.alg.as_deref())
+        .rotate_keys(&actor.audit_name(), req.alg.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn revoke_key(
     State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
     Path(kid): Path<String>,
 ) -> Result<StatusCode> {
-    s.service.revoke_key(ADMIN_ACTOR, &kid).await?;
+    s.service.revoke_key(&actor.audit_name(), &kid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn rotate_admin_token(State(s): State<Arc<AdminState>>) -> Result<Response> {
-    let token = s.service.rotate_admin_token(ADMIN_ACTOR).await?;
+async fn rotate_admin_token(
+    State(s): State<Arc<AdminState>>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Response> {
+    let token = s.service.rotate_admin_token(&actor.audit_name()).await?;
     Ok(no_store(
         Json(AdminTokenRotated {
             admin_token: token.expose().to_owned(),
@@ -485,6 +591,67 @@ async fn rotate_admin_token(State(s): State<Arc<AdminState>>) -> Result<Response
 struct AuditQuery {
     limit: Option<u32>,
     before: Option<i64>,
+}
+
+/// The audit log as CSV (newest first, at most 100,000 events), for spreadsheets and
+/// auditors. Text fields are quoted, and cells that a spreadsheet would run as a formula are
+/// prefixed with `'`.
+async fn export_audit(
+    State(s): State<Arc<AdminState>>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response> {
+    let limit = q.limit.unwrap_or(100_000).clamp(1, 100_000);
+    let mut out = String::from("id,at,time,actor,action,target,detail\r\n");
+    let mut before = q.before;
+    let mut left = limit;
+    while left > 0 {
+        let page = s
+            .service
+            .state()
+            .store
+            .list_audit(left.min(1000), before)
+            .await?;
+        let Some(last) = page.last() else { break };
+        before = Some(last.id);
+        left = left.saturating_sub(u32::try_from(page.len()).unwrap_or(u32::MAX));
+        for e in &page {
+            let time = std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(e.at.0).unwrap_or(0));
+            let cells = [
+                e.id.to_string(),
+                e.at.0.to_string(),
+                humantime::format_rfc3339_seconds(time).to_string(),
+                csv_cell(&e.actor),
+                csv_cell(&e.action),
+                csv_cell(&e.target),
+                csv_cell(&e.detail.to_string()),
+            ];
+            out.push_str(&cells.join(","));
+            out.push_str("\r\n");
+        }
+    }
+    let mut resp = out.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"gatehouse-audit.csv\""),
+    );
+    Ok(no_store(resp))
+}
+
+/// One quoted CSV cell; a leading `=`, `+`, `-`, `@`, tab or CR is defused with `'` (CSV
+/// injection).
+fn csv_cell(v: &str) -> String {
+    let defused = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    format!("\"{}\"", defused.replace('"', "\"\""))
 }
 
 async fn list_audit(
@@ -522,19 +689,10 @@ async fn revocations(State(s): State<Arc<AdminState>>) -> Json<serde_json::Value
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UsageParams {
-    from: Option<i64>,
-    to: Option<i64>,
-    by: Option<String>,
-}
-
-async fn api_usage(
-    State(s): State<Arc<AdminState>>,
-    Path(api): Path<String>,
-    Query(q): Query<UsageParams>,
-) -> Result<Json<crate::UsageReport>> {
-    let by = q.by.as_deref().unwrap_or("application").parse()?;
-    Ok(Json(s.service.api_usage(&api, q.from, q.to, by).await?))
+pub(crate) struct UsageParams {
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
+    pub(crate) by: Option<String>,
 }
 
 async fn client_usage(
@@ -546,7 +704,7 @@ async fn client_usage(
     Ok(Json(s.service.client_usage(&id, q.from, q.to, by).await?))
 }
 
-fn no_store(mut resp: Response) -> Response {
+pub(crate) fn no_store(mut resp: Response) -> Response {
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),

@@ -21,13 +21,18 @@ use gatehouse_store::Catalog;
 use crate::ManageError;
 
 mod api_keys;
+mod applications;
+mod catalog;
 mod certificates;
+mod people;
 mod policies;
 mod usage;
 
 pub(crate) use api_keys::api_key_view;
+pub use applications::{Decision, MAX_PAGE, SubscriptionFilter};
+pub use people::{Actor, SESSION_TTL, StartedSession, csrf_matches, csrf_token};
 pub use policies::{Attachment, Caller, POLICY_AUDIENCE, POLICY_SCOPE};
-pub use usage::{GroupBy, UsageGroup, UsageReport};
+pub use usage::{GroupBy, UsageGroup, UsageOf, UsageReport};
 
 /// Longest accepted API or client name.
 const MAX_NAME: usize = 128;

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod ca;
 mod oauth;
+pub mod portal;
 
 pub use oauth::{
     AuthorizationServerMetadata, IntrospectionResponse, MtlsEndpointAliases, OAuthErrorBody,
