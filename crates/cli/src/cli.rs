@@ -77,6 +77,18 @@ pub enum Command {
         #[command(subcommand)]
         cmd: AdminTokenCmd,
     },
+    /// Manage portal users (admins and developers).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Manage the plans of an API (rate limit, daily quota, approval, scopes).
+    Plan {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: PlanCmd,
+    },
     /// Get an access token with the client credentials grant.
     Token(TokenArgs),
     /// Show usage statistics of an API or an application (gateway traffic).
@@ -507,6 +519,91 @@ pub enum KeysCmd {
     Revoke {
         /// Key id.
         kid: String,
+    },
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user; without --password-file a password is generated and shown once.
+    Create {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Display name [default: the email].
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an admin (the first admin is created this way).
+        #[arg(long)]
+        admin: bool,
+        /// File holding the initial password (12+ characters).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// List users.
+    List,
+    /// Disable a user (their sessions end) or enable them again.
+    Disable {
+        /// User id or email.
+        user: String,
+        /// Enable instead.
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a user's password from a file (their sessions end).
+    SetPassword {
+        /// User id or email.
+        user: String,
+        /// File holding the new password.
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+    },
+}
+
+/// `plan` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PlanCmd {
+    /// Create or replace a plan (idempotent).
+    Put {
+        /// API id or name.
+        #[arg(long)]
+        api: String,
+        /// Plan name.
+        #[arg(long)]
+        name: String,
+        /// Scope subscribers receive (repeatable).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Requests per second per application.
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Burst [default: twice the rate].
+        #[arg(long)]
+        burst: Option<u32>,
+        /// Requests per application per UTC day.
+        #[arg(long)]
+        daily_quota: Option<u64>,
+        /// Subscriptions wait for an owner's approval.
+        #[arg(long)]
+        requires_approval: bool,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List an API's plans.
+    List {
+        /// API id or name.
+        #[arg(long)]
+        api: String,
+    },
+    /// Delete a plan without subscribers.
+    Delete {
+        /// API id or name.
+        #[arg(long)]
+        api: String,
+        /// Plan name.
+        #[arg(long)]
+        name: String,
     },
 }
 

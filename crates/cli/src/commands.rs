@@ -19,6 +19,7 @@ use crate::{CliError, fsutil};
 
 mod api_keys;
 mod certs;
+mod people;
 pub(crate) mod policies;
 
 /// What a command produced.
@@ -59,6 +60,8 @@ pub async fn run_admin(cli: &Cli) -> Result<Output> {
         Command::AdminToken {
             cmd: AdminTokenCmd::Rotate,
         } => rotate_admin_token(&client, cli).await,
+        Command::User { cmd } => people::user(&client, cmd).await,
+        Command::Plan { cmd } => people::plan(&client, cmd).await,
         Command::Token(args) => token(&client, args).await,
         Command::Usage(args) => usage(&client, args).await,
         Command::Audit { limit } => {
