@@ -42,5 +42,6 @@ mod oauth_introspect_revoke;
 mod oauth_keys_discovery;
 mod oauth_private_key_jwt;
 mod oauth_token;
+mod portal_api;
 mod resource_server;
 mod revocations_feed;
