@@ -158,7 +158,7 @@ impl ApiListing {
 }
 
 /// A rate limit a plan grants each subscribed application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PlanRate {
     /// Sustained requests per second.
     pub per_second: u32,

@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::{ScopeSet, SubscriptionStatus};
+use gatehouse_core::{Plan, PlanId, PlanRate, ScopeSet, SubscriptionStatus};
 use gatehouse_store::ClientEntry;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -39,7 +40,37 @@ struct ApiLimits {
     rate: Option<Limiter>,
     per_day: Option<u64>,
     overrides: std::collections::HashMap<String, (Option<Limiter>, Option<u64>)>,
+    /// One limiter per plan (its id and rate), made on the plan's first request; a plan whose
+    /// rate changes gets a fresh limiter.
+    plans: ArcSwap<std::collections::HashMap<(PlanId, PlanRate), Arc<Limiter>>>,
+    plan_insert: parking_lot::Mutex<()>,
     daily: DailyCounters,
+}
+
+impl ApiLimits {
+    /// The limiter of `plan` at rate `rate`.
+    fn plan_limiter(&self, plan: &PlanId, rate: PlanRate) -> Option<Arc<Limiter>> {
+        let key = (plan.clone(), rate);
+        if let Some(l) = self.plans.load().get(&key) {
+            return Some(Arc::clone(l));
+        }
+        let _guard = self.plan_insert.lock();
+        if let Some(l) = self.plans.load().get(&key) {
+            return Some(Arc::clone(l));
+        }
+        let fresh = Arc::new(limiter(Some((rate.per_second, rate.burst)))?);
+        let mut next: std::collections::HashMap<_, _> = self
+            .plans
+            .load()
+            .iter()
+            // Limiters of the same plan at an older rate are dropped.
+            .filter(|((id, _), _)| id != plan)
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect();
+        next.insert(key, Arc::clone(&fresh));
+        self.plans.store(Arc::new(next));
+        Some(fresh)
+    }
 }
 
 fn limiter(rate: Option<(u32, u32)>) -> Option<Limiter> {
@@ -201,6 +232,8 @@ impl Gateway {
                     .iter()
                     .map(|(client, l)| (client.clone(), (limiter(l.rate), l.per_day)))
                     .collect(),
+                plans: ArcSwap::default(),
+                plan_insert: parking_lot::Mutex::new(()),
                 daily: DailyCounters::default(),
             })
             .collect();
@@ -309,9 +342,14 @@ impl Gateway {
         let added_headers =
             self.enforce_policies(api_spec, route, api, &m.params, Some(&principal), &view, r)?;
 
-        // rate limit
+        // rate limit: the application's override, else its plan's limits, else the API's
         if let Some(limits) = self.limits.get(m.api) {
-            self.limit(limits, &principal.client_id)?;
+            let plan = entry
+                .subscriptions
+                .get(&api.id)
+                .filter(|s| s.status == SubscriptionStatus::Approved)
+                .and_then(|s| view.catalog.plan(&api.id, &s.plan));
+            self.limit(limits, &principal.client_id, plan.map(|p| &**p))?;
         }
         Ok(Decision {
             api: m.api,
@@ -353,12 +391,29 @@ impl Gateway {
         self.policies.enforce(policies, &subject, &self.metrics)
     }
 
-    /// Rate limit, then daily quota (a refused request does not use quota).
-    /// `client` is a `&String` because the keyed limiter looks up by `&String` (no copy).
-    fn limit(&self, limits: &ApiLimits, client: &String) -> Result<(), GatewayError> {
-        let (rate, per_day) = match limits.overrides.get(client) {
-            Some((rate, per_day)) => (rate.as_ref(), *per_day),
-            None => (limits.rate.as_ref(), limits.per_day),
+    /// Rate limit, then daily quota (a refused request does not use quota). A per-application
+    /// override in the config wins; then the subscription's plan, for what the plan sets; then
+    /// the API's defaults. `client` is a `&String` because the keyed limiter looks up by
+    /// `&String` (no copy).
+    fn limit(
+        &self,
+        limits: &ApiLimits,
+        client: &String,
+        plan: Option<&Plan>,
+    ) -> Result<(), GatewayError> {
+        let plan_limiter;
+        let (rate, per_day) = match (limits.overrides.get(client), plan) {
+            (Some((rate, per_day)), _) => (rate.as_ref(), *per_day),
+            (None, Some(plan)) => {
+                plan_limiter = plan
+                    .rate_limit
+                    .and_then(|r| limits.plan_limiter(&plan.id, r));
+                (
+                    plan_limiter.as_deref().or(limits.rate.as_ref()),
+                    plan.daily_quota.or(limits.per_day),
+                )
+            }
+            (None, None) => (limits.rate.as_ref(), limits.per_day),
         };
         if let Some((limiter, burst)) = rate
             && let Err(not_until) = limiter.check_key(client)

@@ -158,6 +158,9 @@ impl Catalog {
                     .push(Arc::new(p));
             }
         }
+        for list in self.plans.values_mut() {
+            list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        }
         for l in listings {
             if self.apis.contains_key(&l.api_id) {
                 self.listings.insert(l.api_id.clone(), Arc::new(l));
@@ -174,6 +177,11 @@ impl Catalog {
     /// The plans of an API, oldest first.
     pub fn plans_for(&self, api: &ApiId) -> &[Arc<Plan>] {
         self.plans.get(api).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every plan, by API.
+    pub fn all_plans(&self) -> impl Iterator<Item = &Arc<Plan>> {
+        self.plans.values().flatten()
     }
 
     /// The plan named `name` of an API.

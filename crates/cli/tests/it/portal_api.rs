@@ -989,12 +989,11 @@ async fn the_audit_log_exports_as_csv_with_formula_cells_defused() {
     s.stop().await;
 }
 
-// === usage ===
+// === usage and plans at the gateway ===
 
-#[tokio::test]
-async fn owners_and_developers_read_daily_usage_of_their_api_and_app_only() {
-    let echo = Echo::start().await;
-    let toml = format!(
+/// A gateway in front of `echo` for the orders API, by API key.
+fn gateway_config(echo: &Echo) -> String {
+    format!(
         r#"
 [client_auth]
 lockout_max_failures = 1000
@@ -1017,8 +1016,92 @@ operation = "status"
 path = "/status/*"
 "#,
         echo.url()
-    );
-    let s = TestServer::start_with_config(&toml).await;
+    )
+}
+
+/// An application of `dev` subscribed to `plan` of orders, and its API key.
+async fn subscribed_key(s: &TestServer, dev: &Session, plan: &str) -> String {
+    let (app, _) = create_app(s, dev, "billing").await;
+    let (status, v) = dev
+        .call(
+            s,
+            Method::POST,
+            &format!("/admin/v1/applications/{app}/subscriptions"),
+            Some(json!({"api": "orders", "plan": plan})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (_, key) = dev
+        .call(
+            s,
+            Method::POST,
+            &format!("/admin/v1/applications/{app}/api-keys"),
+            None,
+        )
+        .await;
+    key["api_key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_plans_rate_limit_and_daily_quota_apply_at_the_gateway_and_follow_plan_changes() {
+    let echo = Echo::start().await;
+    let s = TestServer::start_with_config(&gateway_config(&echo)).await;
+    let owner = user(&s, "owner@example.com", "developer").await;
+    let dev = user(&s, "dev@example.com", "developer").await;
+    orders_api(&s, "owner@example.com").await;
+    owner
+        .call(
+            &s,
+            Method::PUT,
+            "/admin/v1/apis/orders/plans/free",
+            Some(json!({"scopes": ["orders:read"], "rate_limit_per_second": 1, "burst": 2})),
+        )
+        .await;
+    let key = subscribed_key(&s, &dev, "free").await;
+    let get = || {
+        s.http
+            .get(s.gw("/orders/1"))
+            .header("x-api-key", &key)
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(get().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429], "burst 2 of the plan");
+
+    // The owner changes the plan to a daily quota without a rate: the gateway follows.
+    let (status, v) = owner
+        .call(
+            &s,
+            Method::PUT,
+            "/admin/v1/apis/orders/plans/free",
+            Some(json!({"scopes": ["orders:read"], "daily_quota": 3})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(get().await.unwrap().status().as_u16());
+    }
+    // Requests count towards a daily quota from when one applies.
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    let resp = get().await.unwrap();
+    let retry: i64 = header_str(&resp, header::RETRY_AFTER)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let midnight = (s.now().div_euclid(86_400) + 1) * 86_400;
+    assert_eq!(retry, midnight - s.now(), "until the next UTC midnight");
+    s.advance(retry);
+    assert_eq!(get().await.unwrap().status(), StatusCode::OK, "a new day");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn owners_and_developers_read_daily_usage_of_their_api_and_app_only() {
+    let echo = Echo::start().await;
+    let s = TestServer::start_with_config(&gateway_config(&echo)).await;
     let owner = user(&s, "owner@example.com", "developer").await;
     let dev = user(&s, "dev@example.com", "developer").await;
     let stranger = user(&s, "x@example.com", "developer").await;

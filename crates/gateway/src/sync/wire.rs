@@ -1,7 +1,7 @@
 //! The documents the sync protocol exchanges.
 
 use gatehouse_core::{
-    Api, ApiKey, Client, ClientSecret, DecisionRecord, PolicyRecord, Subscription, UnixTime,
+    Api, ApiKey, Client, ClientSecret, DecisionRecord, Plan, PolicyRecord, Subscription, UnixTime,
     UsageRecord,
 };
 use gatehouse_store::Catalog;
@@ -40,6 +40,9 @@ pub struct Snapshot {
     /// Rego policies (current versions), oldest first.
     #[serde(default)]
     pub policies: Vec<PolicyRecord>,
+    /// Plans (their rate limits and daily quotas apply to subscribers), by id.
+    #[serde(default)]
+    pub plans: Vec<Plan>,
 }
 
 /// The built-in CA as the snapshot carries it.
@@ -97,6 +100,8 @@ impl Snapshot {
             catalog.revoked_certificates().cloned().collect();
         revoked_certificates.sort();
         let policies = catalog.policies().iter().map(|p| (**p).clone()).collect();
+        let mut plans: Vec<Plan> = catalog.all_plans().map(|p| (**p).clone()).collect();
+        plans.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         Self {
             format: FORMAT,
             issuer: issuer.to_owned(),
@@ -110,6 +115,7 @@ impl Snapshot {
             revoked_certificates,
             ca,
             policies,
+            plans,
         }
     }
 
@@ -125,6 +131,7 @@ impl Snapshot {
         .with_api_keys(self.api_keys)
         .with_revoked_certificates(self.revoked_certificates)
         .with_policies(self.policies)
+        .with_portal(self.plans, Vec::new(), Vec::new())
     }
 }
 
