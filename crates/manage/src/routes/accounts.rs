@@ -78,18 +78,13 @@ async fn start_session(State(s): State<Arc<AdminState>>, req: Request) -> Result
     Ok(no_store(resp))
 }
 
-async fn show_session(
-    State(s): State<Arc<AdminState>>,
-    Extension(actor): Extension<Actor>,
-    req: Request,
-) -> Result<Response> {
+async fn show_session(Extension(actor): Extension<Actor>, req: Request) -> Result<Response> {
     let Actor::User(user) = actor else {
         return Err(ManageError::Invalid(
             "the admin token has no session; sign in with POST /admin/v1/session".into(),
         ));
     };
     let secret = cookie(req.headers(), SESSION_COOKIE).unwrap_or_default();
-    let _ = &s;
     Ok(no_store(
         Json(serde_json::json!({
             "user": UserView::from(&*user),

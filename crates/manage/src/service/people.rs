@@ -277,6 +277,7 @@ impl ManageService {
             end_sessions |= disabled && !user.disabled;
             user.disabled = disabled;
         }
+        let password_changed = req.password.is_some();
         if let Some(p) = req.password {
             check_password(&p)?;
             user.password_hash = hash_password(p).await?;
@@ -292,7 +293,7 @@ impl ManageService {
             user.id.as_str(),
             serde_json::json!({
                 "name": req.name, "role": req.role, "disabled": req.disabled,
-                "password_changed": end_sessions && user.disabled.eq(&false),
+                "password_changed": password_changed,
             }),
         )
         .await?;
