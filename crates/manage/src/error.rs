@@ -58,7 +58,8 @@ impl From<gatehouse_oauth::KeyServiceError> for ManageError {
 }
 
 impl ManageError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,

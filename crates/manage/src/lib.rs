@@ -12,7 +12,7 @@ mod routes;
 mod service;
 
 pub use error::ManageError;
-pub use routes::{AdminRateLimit, CSRF_HEADER, SESSION_COOKIE, router};
+pub use routes::{AdminRateLimit, CSRF_HEADER, SESSION_COOKIE, router, session_cookie};
 pub use service::{
     Actor, Attachment, Caller, Decision, GroupBy, MAX_PAGE, ManageService, POLICY_AUDIENCE,
     POLICY_SCOPE, SESSION_TTL, StartedSession, SubscriptionFilter, UsageGroup, UsageOf,

@@ -54,6 +54,7 @@ impl Default for AdminRateLimit {
 type Result<T> = std::result::Result<T, ManageError>;
 
 mod accounts;
+pub use accounts::session_cookie;
 mod applications;
 mod catalog;
 mod policies;

@@ -2,7 +2,8 @@
 //! `GET /portal/assets/{name}`.
 //!
 //! Nothing is fetched from a CDN: `htmx.min.js` is the release file from the npm package
-//! `htmx.org` (see `assets/README.md` for its version and licence) and `portal.css` is ours.
+//! `htmx.org` (see `assets/README.md` for its version and licence); `portal.css` and
+//! `portal.js` (copy buttons, confirmations) are ours.
 //! Each asset's ETag is an FNV-1a hash of its bytes computed at compile time, so it changes
 //! exactly when the file does. Responses carry `Cache-Control: public, max-age=86400`; link
 //! to assets with [`versioned_url`] so a new release is fetched at once instead of a day later.
@@ -33,9 +34,11 @@ const HTMX_BODY: &[u8] = include_bytes!("../assets/htmx.min.js");
 const HTMX_ETAG: [u8; 18] = quoted_hex(fnv1a64(HTMX_BODY));
 const CSS_BODY: &[u8] = include_bytes!("../assets/portal.css");
 const CSS_ETAG: [u8; 18] = quoted_hex(fnv1a64(CSS_BODY));
+const JS_BODY: &[u8] = include_bytes!("../assets/portal.js");
+const JS_ETAG: [u8; 18] = quoted_hex(fnv1a64(JS_BODY));
 
 /// Every asset the portal serves, by name.
-static ASSETS: [Asset; 2] = [
+static ASSETS: [Asset; 3] = [
     Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
@@ -47,6 +50,12 @@ static ASSETS: [Asset; 2] = [
         content_type: "text/css; charset=utf-8",
         body: CSS_BODY,
         etag: ascii(&CSS_ETAG),
+    },
+    Asset {
+        name: "portal.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: JS_BODY,
+        etag: ascii(&JS_ETAG),
     },
 ];
 

@@ -101,6 +101,9 @@ pub struct SigninPage {
     /// Why the last attempt failed, shown above the form. Keep it generic ("Email or password
     /// is incorrect") so it does not tell which accounts exist.
     pub error: Option<String>,
+    /// The portal page to return to after signing in (already checked to be a local
+    /// `/portal` path), sent back as the `next` field; empty for the default.
+    pub next: String,
 }
 
 /// The body of `POST /portal/signin` (`application/x-www-form-urlencoded`).
@@ -112,6 +115,9 @@ pub struct SigninForm {
     pub password: String,
     /// The CSRF token from the form, to compare with the one bound to the pre-session.
     pub csrf: String,
+    /// Where to go after signing in (checked again before use).
+    #[serde(default)]
+    pub next: String,
 }
 
 // === impl Layout ===

@@ -39,6 +39,9 @@ use http::header::{self, HeaderValue};
 pub mod assets;
 pub mod chart;
 pub mod layout;
+mod pages;
+
+pub use pages::router;
 
 /// The Content-Security-Policy of every portal page.
 ///

@@ -39,7 +39,7 @@ pub(super) fn router(state: Arc<AdminState>) -> Router {
 
 /// The `Set-Cookie` value of a session: HttpOnly, SameSite=Lax, `Secure` whenever the server
 /// is reached over HTTPS (its issuer URL says so).
-pub(crate) fn session_cookie(service: &ManageService, value: &str, max_age: u64) -> HeaderValue {
+pub fn session_cookie(service: &ManageService, value: &str, max_age: u64) -> HeaderValue {
     let secure = if service.state().config.issuer.starts_with("https://") {
         "; Secure"
     } else {

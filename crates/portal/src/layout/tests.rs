@@ -6,6 +6,7 @@ fn signin(layout: Layout, email: &str, error: Option<&str>) -> String {
         csrf: "csrf-\"token\"".into(),
         email: email.into(),
         error: error.map(Into::into),
+        next: String::new(),
     }
     .render()
     .unwrap()
@@ -178,6 +179,7 @@ fn signin_form_debug_redacts_secrets() {
         email: "ada@example.com".into(),
         password: "hunter2".into(),
         csrf: "tok".into(),
+        next: String::new(),
     };
     let debug = format!("{form:?}");
     assert!(debug.contains("ada@example.com"));
@@ -193,6 +195,7 @@ fn debug_output_never_shows_csrf_tokens() {
         csrf: "page-secret-token".into(),
         email: String::new(),
         error: None,
+        next: String::new(),
     };
     let debug = format!("{page:?}");
     assert!(debug.contains("Ada"));
