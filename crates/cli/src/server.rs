@@ -311,7 +311,9 @@ pub fn app_router(
             let readiness = readiness.clone();
             move || !readiness.is_ready()
         }))
-        .merge(gatehouse_portal::router(ManageService::new(Arc::clone(&state))))
+        .merge(gatehouse_portal::router(ManageService::new(Arc::clone(
+            &state,
+        ))))
         .merge(gatehouse_manage::router(ManageService::new(state), limit))
         .merge(health_router(readiness))
         .merge(metrics_router(metrics))

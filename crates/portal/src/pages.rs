@@ -64,16 +64,10 @@ pub fn router(service: ManageService) -> Router {
             "/portal/apps/{app}/api-keys/{key}/revoke",
             post(apps::revoke_api_key),
         )
-        .route(
-            "/portal/subscriptions/{id}/cancel",
-            post(apps::unsubscribe),
-        )
+        .route("/portal/subscriptions/{id}/cancel", post(apps::unsubscribe))
         .route("/portal/owner", get(owner::dashboard))
         .route("/portal/owner/apis/{api}", get(owner::api))
-        .route(
-            "/portal/subscriptions/{id}/{decision}",
-            post(owner::decide),
-        )
+        .route("/portal/subscriptions/{id}/{decision}", post(owner::decide))
         .route("/portal/admin", get(admin::page))
         .route("/portal/admin/users", post(admin::create_user))
         .route("/portal/admin/users/{id}", post(admin::update_user))
@@ -217,7 +211,10 @@ pub(crate) fn when(secs: i64) -> String {
 /// texts are ever shown, so a crafted link cannot put words on the page.
 pub(crate) fn done_flash(layout: Layout, done: Option<&str>) -> Layout {
     let msg = match done.unwrap_or_default() {
-        "subscribed" => (FlashKind::Success, "Subscribed: the application may call the API now."),
+        "subscribed" => (
+            FlashKind::Success,
+            "Subscribed: the application may call the API now.",
+        ),
         "pending" => (
             FlashKind::Info,
             "Subscription requested: it waits for the API owner's approval.",

@@ -43,5 +43,6 @@ mod oauth_keys_discovery;
 mod oauth_private_key_jwt;
 mod oauth_token;
 mod portal_api;
+mod portal_pages;
 mod resource_server;
 mod revocations_feed;

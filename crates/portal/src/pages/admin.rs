@@ -67,11 +67,7 @@ async fn render(
     )
 }
 
-async fn show(
-    state: &Portal,
-    viewer: &Viewer,
-    done: Option<&str>,
-) -> Result<Response, PageError> {
+async fn show(state: &Portal, viewer: &Viewer, done: Option<&str>) -> Result<Response, PageError> {
     viewer.actor.require_admin()?;
     let layout = done_flash(viewer.layout(state, Some(Section::Admin)), done);
     render(state, viewer, layout, StatusCode::OK, None).await
@@ -110,7 +106,14 @@ pub(crate) async fn create_user(
     let req = CreateUser {
         email: form.email.clone(),
         name,
-        role: Some(if form.role == "admin" { "admin" } else { "developer" }.to_owned()),
+        role: Some(
+            if form.role == "admin" {
+                "admin"
+            } else {
+                "developer"
+            }
+            .to_owned(),
+        ),
         password: None,
     };
     let layout = viewer.layout(&state, Some(Section::Admin));

@@ -14,7 +14,9 @@ use serde::Deserialize;
 
 use super::session::{NoFields, page};
 use super::usage::{self, UsageCharts};
-use super::{Done, PageError, Portal, Shared, Submitted, Viewer, done_flash, see_other, url_encode, when};
+use super::{
+    Done, PageError, Portal, Shared, Submitted, Viewer, done_flash, see_other, url_encode, when,
+};
 use crate::layout::{Layout, Section};
 
 /// One application in the list.
@@ -347,7 +349,10 @@ pub(crate) async fn update(
             },
         )
         .await?;
-    Ok(see_other(&format!("/portal/apps/{}?done=updated", url_encode(&app))))
+    Ok(see_other(&format!(
+        "/portal/apps/{}?done=updated",
+        url_encode(&app)
+    )))
 }
 
 /// `POST /portal/apps/{app}/delete`.
@@ -356,7 +361,10 @@ pub(crate) async fn delete(
     Path(app): Path<String>,
     Submitted { viewer, .. }: Submitted<NoFields>,
 ) -> Result<Response, PageError> {
-    state.service.delete_application(&viewer.actor, &app).await?;
+    state
+        .service
+        .delete_application(&viewer.actor, &app)
+        .await?;
     Ok(see_other("/portal/apps?done=deleted"))
 }
 

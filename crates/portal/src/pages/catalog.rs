@@ -117,7 +117,12 @@ pub(crate) async fn list(
     State(state): State<Shared>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
-    let apis = state.service.catalog(&viewer.actor).iter().map(card).collect();
+    let apis = state
+        .service
+        .catalog(&viewer.actor)
+        .iter()
+        .map(card)
+        .collect();
     page(&CatalogPage {
         layout: viewer.layout(&state, Some(Section::Catalog)),
         apis,
@@ -174,7 +179,12 @@ pub(crate) async fn detail(
             .iter()
             .map(|c| (c.as_str(), credential_help(*c)))
             .collect(),
-        scopes: entry.api.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        scopes: entry
+            .api
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
         plans: entry.plans.iter().map(PlanRow::of).collect(),
         apps,
         mine,

@@ -130,11 +130,8 @@ pub(crate) async fn dashboard(
     let mut queue = Vec::new();
     for e in &owned {
         let subs = subscriptions_of(&state, &viewer, e.api.id.as_str()).await?;
-        let count = |st: SubscriptionStatus| {
-            subs.iter()
-                .filter(|s| s.subscription.status == st)
-                .count()
-        };
+        let count =
+            |st: SubscriptionStatus| subs.iter().filter(|s| s.subscription.status == st).count();
         apis.push(OwnedApi {
             name: e.api.name.clone(),
             approved: count(SubscriptionStatus::Approved),
@@ -233,7 +230,11 @@ pub(crate) async fn decide(
         )
         .await?;
     let back = if form.back.starts_with("/portal/owner") && !form.back.contains("//") {
-        form.back.split('?').next().unwrap_or("/portal/owner").to_owned()
+        form.back
+            .split('?')
+            .next()
+            .unwrap_or("/portal/owner")
+            .to_owned()
     } else {
         "/portal/owner".to_owned()
     };

@@ -176,8 +176,8 @@ impl<T: DeserializeOwned + Send> FromRequest<Shared> for Submitted<T> {
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, PageError> {
         let (mut parts, body) = req.into_parts();
-        let viewer = <Viewer as FromRequestParts<Shared>>::from_request_parts(&mut parts, state)
-            .await?;
+        let viewer =
+            <Viewer as FromRequestParts<Shared>>::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
         let Form(WithCsrf { csrf, form }) = Form::<WithCsrf<T>>::from_request(req, state)
             .await

@@ -99,13 +99,7 @@ pub(crate) fn charts(usage: &DailyUsage, split: &str) -> UsageCharts {
 /// Requests per day over every series.
 fn day_totals(usage: &DailyUsage) -> Vec<u64> {
     (0..usage.days.len())
-        .map(|d| {
-            usage
-                .series
-                .iter()
-                .filter_map(|s| s.counts.get(d))
-                .sum()
-        })
+        .map(|d| usage.series.iter().filter_map(|s| s.counts.get(d)).sum())
         .collect()
 }
 
