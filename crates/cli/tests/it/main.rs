@@ -43,6 +43,7 @@ mod oauth_keys_discovery;
 mod oauth_private_key_jwt;
 mod oauth_token;
 mod portal_api;
+mod portal_browser;
 mod portal_pages;
 mod resource_server;
 mod revocations_feed;

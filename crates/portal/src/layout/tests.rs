@@ -97,10 +97,12 @@ fn base_layout_loads_only_vendored_assets_and_disables_htmx_inline_styles() {
     // CSP: no inline code or styles, nothing from elsewhere.
     assert!(!html.contains("style="), "{html}");
     assert!(!html.contains("<style"), "{html}");
+    let own = crate::assets::versioned_url("portal.js");
+    assert!(html.contains(&format!(r#"<script src="{own}" defer></script>"#)));
     assert_eq!(
         html.matches("<script").count(),
-        1,
-        "only the external htmx script"
+        2,
+        "only the external htmx and portal scripts"
     );
     assert!(
         !html.contains("http://") && !html.contains("https://"),
