@@ -20,12 +20,11 @@ use std::time::Duration;
 
 use crate::common;
 
+use crate::portal_pages::{PASSWORD, create_user, gateway_config};
 use common::{ORDERS, TestServer};
 use gatehouse_testkit::echo::Echo;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -47,20 +46,6 @@ fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
         return Err("tests/e2e/node_modules is missing (cd tests/e2e && npm ci)".into());
     }
     Ok((chromium, e2e))
-}
-
-async fn create_user(s: &TestServer, email: &str) {
-    let (status, v) = s
-        .admin_json(
-            Method::POST,
-            "/admin/v1/users",
-            Some(
-                json!({"email": email, "name": email.split('@').next().unwrap(),
-                "role": "developer", "password": PASSWORD}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
 }
 
 async fn run_phase(s: &TestServer, chromium: &Path, e2e: &Path, phase: &str) -> String {
@@ -99,24 +84,7 @@ async fn a_developer_and_an_owner_use_the_portal_in_chromium() {
         }
     };
     let echo = Echo::start().await;
-    let s = TestServer::start_with_config(&format!(
-        r#"
-[gateway]
-listen = "127.0.0.1:0"
-
-[[gateway.apis]]
-api = "orders"
-upstreams = ["{}"]
-accept = ["api_key"]
-
-[[gateway.apis.routes]]
-operation = "get"
-path = "/orders/{{id}}"
-methods = ["GET"]
-"#,
-        echo.url()
-    ))
-    .await;
+    let s = TestServer::start_with_config(&gateway_config(&echo)).await;
     create_user(&s, "owner@example.com").await;
     create_user(&s, "dev@example.com").await;
     s.create_api("orders", ORDERS, &["orders:read"]).await;

@@ -19,7 +19,7 @@ use gatehouse_testkit::echo::Echo;
 use reqwest::{Method, StatusCode, header, redirect};
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A cookie-keeping, non-redirecting client: one browser.
 struct Browser {
@@ -137,7 +137,7 @@ impl Browser {
     }
 }
 
-async fn create_user(s: &TestServer, email: &str) {
+pub(crate) async fn create_user(s: &TestServer, email: &str) {
     let (status, v) = s
         .admin_json(
             Method::POST,
@@ -172,7 +172,8 @@ async fn orders_api(s: &TestServer, owner: &str) {
     assert_eq!(status, StatusCode::OK, "{v}");
 }
 
-fn gateway_config(echo: &Echo) -> String {
+/// A gateway in front of `echo` for `orders`, by API key.
+pub(crate) fn gateway_config(echo: &Echo) -> String {
     format!(
         r#"
 [gateway]
