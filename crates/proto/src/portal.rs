@@ -10,6 +10,7 @@ use gatehouse_core::{Api, ApiListing, AppProfile, Client, Plan, Subscription, Us
 
 /// A user as the API shows it (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// Id.
     pub id: String,
@@ -41,6 +42,7 @@ impl From<&User> for UserView {
 /// `POST /admin/v1/users`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUser {
     /// Sign-in email (unique, case-insensitive).
     pub email: String,
@@ -56,6 +58,7 @@ pub struct CreateUser {
 
 /// Answer to user creation: a generated password appears here once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUser {
     /// The user.
     pub user: UserView,
@@ -67,6 +70,7 @@ pub struct CreatedUser {
 /// `PATCH /admin/v1/users/{id}`: only the members present change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUser {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +89,7 @@ pub struct UpdateUser {
 /// `POST /admin/v1/session`: sign in.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignIn {
     /// Email.
     pub email: String,
@@ -95,6 +100,7 @@ pub struct SignIn {
 /// A session: the cookie is set on the answer; unsafe requests authenticated by it must send
 /// `X-CSRF-Token: <csrf_token>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// Who is signed in.
     pub user: UserView,
@@ -104,9 +110,41 @@ pub struct SessionView {
     pub expires_at: i64,
 }
 
+/// `GET /admin/v1/session`: the signed-in user and the session's CSRF token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrentSession {
+    /// Who is signed in.
+    pub user: UserView,
+    /// The token unsafe requests must echo in `X-CSRF-Token`.
+    pub csrf_token: String,
+}
+
+/// `GET /admin/v1/me`: the caller, a user or the admin token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Me {
+    /// The admin token.
+    AdminToken(AdminTokenCaller),
+    /// A signed-in user.
+    User(UserView),
+}
+
+/// The admin token as `GET /admin/v1/me` shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminTokenCaller {
+    /// Always `true`.
+    pub admin_token: bool,
+    /// Always `admin`.
+    pub role: String,
+}
+
 /// `PUT /admin/v1/me/password`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePassword {
     /// The current password.
     pub current: String,
@@ -117,6 +155,7 @@ pub struct ChangePassword {
 /// `PUT /admin/v1/apis/{api}/listing`: what the catalog says about an API.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutListing {
     /// Description (plain text, at most 4096 characters).
     #[serde(default)]
@@ -138,6 +177,7 @@ pub struct PutListing {
 /// `PUT /admin/v1/apis/{api}/plans/{name}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutPlan {
     /// Description.
     #[serde(default)]
@@ -161,6 +201,7 @@ pub struct PutPlan {
 
 /// One API of the catalog with its listing and plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CatalogEntry {
     /// The API.
     pub api: Api,
@@ -175,6 +216,7 @@ pub struct CatalogEntry {
 /// `POST /admin/v1/applications`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateApplication {
     /// Name.
     pub name: String,
@@ -199,6 +241,7 @@ pub struct CreateApplication {
 /// `PATCH /admin/v1/applications/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateApplication {
     /// New description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +253,7 @@ pub struct UpdateApplication {
 
 /// An application: the OAuth client, its profile and its subscriptions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationView {
     /// The client record (its `id` is the `client_id`).
     pub client: Client,
@@ -221,6 +265,7 @@ pub struct ApplicationView {
 
 /// Answer to application creation: the client secret appears here once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApplication {
     /// The application.
     pub application: ApplicationView,
@@ -233,6 +278,7 @@ pub struct CreatedApplication {
 
 /// A client secret's metadata (never the secret).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretView {
     /// Id.
     pub id: String,
@@ -248,6 +294,7 @@ pub struct SecretView {
 /// `POST /admin/v1/applications/{id}/subscriptions`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subscribe {
     /// API id or name.
     pub api: String,
@@ -257,6 +304,7 @@ pub struct Subscribe {
 
 /// A subscription with the names and contacts an owner needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionView {
     /// The record.
     #[serde(flatten)]
@@ -276,6 +324,7 @@ pub struct SubscriptionView {
 /// `POST /admin/v1/subscriptions/{id}/approve|reject|revoke`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decide {
     /// Why (kept in the audit log; at most 512 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,6 +333,7 @@ pub struct Decide {
 
 /// A page of a list: `next` is the `offset` of the following page, when there is one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// Items.
     pub items: Vec<T>,
@@ -295,6 +345,7 @@ pub struct Page<T> {
 /// Requests per day of one application to one API, with errors and p99 latency: what the
 /// usage charts plot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyUsage {
     /// UTC days (`YYYY-MM-DD`), oldest first.
     pub days: Vec<String>,
@@ -308,6 +359,7 @@ pub struct DailyUsage {
 
 /// One application's (or API's) requests per day.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailySeries {
     /// Application or API id.
     pub key: String,

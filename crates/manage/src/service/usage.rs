@@ -42,7 +42,7 @@ impl std::str::FromStr for GroupBy {
 }
 
 /// One group's totals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UsageGroup {
     /// Application id, operation name or API id.
     pub key: String,
@@ -57,19 +57,21 @@ pub struct UsageGroup {
 }
 
 /// A usage report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
     /// Range start (inclusive, seconds since the epoch).
     pub from: i64,
     /// Range end (exclusive).
     pub to: i64,
-    /// Grouping.
+    /// Grouping: `application`, `operation` or `api`.
+    #[schema(value_type = String)]
     pub by: &'static str,
     /// Totals over the whole range.
     pub total: u64,
     /// One entry per group, busiest first.
     pub items: Vec<UsageGroup>,
-    /// Requests per minute (only minutes with traffic).
+    /// Requests per minute (only minutes with traffic): `[minute start, requests]` pairs.
+    #[schema(value_type = Vec<Vec<i64>>)]
     pub minutes: Vec<(i64, u64)>,
 }
 
