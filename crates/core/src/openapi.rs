@@ -1,8 +1,8 @@
 //! OpenAPI schemas of the parsed newtypes (feature `openapi`): each says on the wire what its
 //! parser accepts, so a generated document rejects what the server would reject.
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 /// A string schema with a pattern and length bounds.
 pub(crate) fn string(description: &str, pattern: Option<&str>, max_length: usize) -> RefOr<Schema> {

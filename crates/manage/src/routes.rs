@@ -483,7 +483,6 @@ async fn show_client(
     }))
 }
 
-
 #[utoipa::path(
     delete, path = "/admin/v1/clients/{id}", tag = "clients", params(("id" = String, Path, description = "Client id")),
     responses(
@@ -977,9 +976,11 @@ async fn revocations(State(s): State<Arc<AdminState>>) -> Json<Revocations> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct UsageParams {
     /// Range start (seconds since the epoch; default: a day before `to`).
+    #[param(minimum = 0, maximum = 253_402_300_799_i64)]
     pub(crate) from: Option<i64>,
     /// Range end, exclusive (default: the end of the current minute); at most 31 days after
     /// `from`.
+    #[param(minimum = 0, maximum = 253_402_300_799_i64)]
     pub(crate) to: Option<i64>,
     /// Grouping: `application`, `operation` or `api`.
     pub(crate) by: Option<String>,

@@ -23,9 +23,7 @@ use utoipa_axum::routes;
 
 use super::catalog::DaysQuery;
 use super::doc::{BadRequest, Conflict, Guard, NotFound};
-use super::{
-    AdminState, Body, Id, OptionalBody, Params, Result, UsageParams, no_store, signed_in,
-};
+use super::{AdminState, Body, Id, OptionalBody, Params, Result, UsageParams, no_store, signed_in};
 use crate::service::{Actor, Decision, SubscriptionFilter, UsageOf};
 use crate::{ManageError, UsageReport};
 

@@ -230,10 +230,12 @@ trait ProblemResponse {
     const HEADER: Option<(&'static str, &'static str)> = None;
 
     fn build() -> RefOr<utoipa::openapi::Response> {
-        let mut r = ResponseBuilder::new().description(Self::DESCRIPTION).content(
-            PROBLEM_JSON,
-            Content::new(Some(RefOr::Ref(Ref::from_schema_name(Problem::name())))),
-        );
+        let mut r = ResponseBuilder::new()
+            .description(Self::DESCRIPTION)
+            .content(
+                PROBLEM_JSON,
+                Content::new(Some(RefOr::Ref(Ref::from_schema_name(Problem::name())))),
+            );
         if let Some((name, description)) = Self::HEADER {
             r = r.header(
                 name,
@@ -283,4 +285,29 @@ problem_responses! {
     TooManyRequests = "Too many requests from this address, or too many failed sign-ins", header "Retry-After" = "Seconds to wait";
     /// 500.
     InternalError = "Internal fault; the body carries only a request id (the detail is logged)";
+}
+
+#[cfg(test)]
+mod tests {
+    /// The route files, whose every route must go through `routes!` (and so be documented).
+    const ROUTE_FILES: [(&str, &str); 5] = [
+        ("routes.rs", include_str!("../routes.rs")),
+        ("accounts.rs", include_str!("accounts.rs")),
+        ("applications.rs", include_str!("applications.rs")),
+        ("catalog.rs", include_str!("catalog.rs")),
+        ("policies.rs", include_str!("policies.rs")),
+    ];
+
+    #[test]
+    fn every_admin_route_is_registered_through_routes_and_so_documented() {
+        for (file, text) in ROUTE_FILES {
+            for call in [".route(", ".route_service(", ".nest(", ".nest_service("] {
+                assert!(
+                    !text.contains(call),
+                    "{file} adds a route with `{call}`, which the OpenAPI document does not \
+                     see: use `.routes(routes!(handler))` with `#[utoipa::path]` on the handler"
+                );
+            }
+        }
+    }
 }

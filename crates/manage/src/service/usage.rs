@@ -245,6 +245,15 @@ impl ManageService {
         from: Option<i64>,
         to: Option<i64>,
     ) -> Result<(UnixTime, UnixTime), ManageError> {
+        if [from, to]
+            .into_iter()
+            .flatten()
+            .any(|t| !(0..=MAX_TIME).contains(&t))
+        {
+            return Err(invalid(format!(
+                "from and to must be between 0 and {MAX_TIME} (seconds since the epoch)"
+            )));
+        }
         let now = self.state().now();
         let to = to.map_or_else(|| UnixTime(minute_of(now).0 + 60), UnixTime);
         let from = from.map_or(UnixTime(to.0 - DEFAULT_RANGE_SECS), UnixTime);
@@ -257,6 +266,10 @@ impl ManageService {
         Ok((minute_of(from), to))
     }
 }
+
+/// Latest time a usage query may name: the end of year 9999 (arithmetic on it cannot
+/// overflow).
+pub(crate) const MAX_TIME: i64 = 253_402_300_799;
 
 /// Most days one daily query covers.
 const MAX_DAYS: u32 = 90;
