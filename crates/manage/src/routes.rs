@@ -235,7 +235,9 @@ pub(crate) async fn signed_in(
     admit(&state, req, next, false).await
 }
 
-/// JSON bodies: a malformed one is a 400 problem, not axum's plain-text rejection.
+/// JSON bodies: a malformed one, or one that is not a JSON object, is a 400 problem, not
+/// axum's plain-text rejection (nor, for an array, serde's reading of it as the members in
+/// order).
 pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T, S> axum::extract::FromRequest<S> for Body<T>
@@ -246,10 +248,7 @@ where
     type Rejection = ManageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(ManageError::Invalid(e.body_text())),
-        }
+        json_object(req, state, false).await.map(Body)
     }
 }
 
@@ -273,9 +272,32 @@ where
             return Ok(OptionalBody(T::default()));
         }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let Body(v) = Body::<Option<T>>::from_request(req, state).await?;
+        let v: Option<T> = json_object(req, state, true).await?;
         Ok(OptionalBody(v.unwrap_or_default()))
     }
+}
+
+/// The request's JSON body as `T`, which must be sent as an object (or `null` when
+/// `null_ok`).
+async fn json_object<T, S>(req: Request, state: &S, null_ok: bool) -> Result<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    let Json(value) =
+        <Json<serde_json::Value> as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map_err(|e| ManageError::Invalid(e.body_text()))?;
+    if !(value.is_object() || null_ok && value.is_null()) {
+        return Err(ManageError::Invalid(
+            "the request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ManageError::Invalid(format!(
+            "Failed to deserialize the JSON body into the target type: {e}"
+        ))
+    })
 }
 
 /// Query parameters: a malformed or unknown one is a 400 problem, not axum's plain-text
@@ -983,6 +1005,7 @@ pub(crate) struct UsageParams {
     #[param(minimum = 0, maximum = 253_402_300_799_i64)]
     pub(crate) to: Option<i64>,
     /// Grouping: `application`, `operation` or `api`.
+    #[param(pattern = "^(application|operation|api)$")]
     pub(crate) by: Option<String>,
 }
 

@@ -24,6 +24,7 @@ pub struct CreateApi {
     pub token_ttl: Option<String>,
     /// `ES256` (default), `EdDSA`, `RS256` or `PS256`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::Alg>))]
     pub alg: Option<String>,
     /// Static custom claims.
     #[serde(default)]
@@ -60,10 +61,12 @@ pub struct PutPolicy {
     pub data: Option<serde_json::Value>,
     /// `deny` (default) or `allow`: what the gateway does when the policy fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::PolicyFailure>))]
     pub on_error: Option<String>,
     /// `none` (default) or `per_caller`: decisions cached per credential (the policy then
     /// sees no `input.request` and no `input.time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::PolicyCaching>))]
     pub caching: Option<String>,
     /// Request headers copied into `input.request.headers` (credentials never are).
     #[serde(default)]
@@ -71,6 +74,7 @@ pub struct PutPolicy {
     /// Share of allowed decisions logged, in permille (default 10); denials and errors are
     /// always logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 1000))]
     pub log_permille: Option<u16>,
     /// Optimistic concurrency: the version this change was based on (`0`: none may exist).
     /// A different current version is refused with 409.
@@ -97,6 +101,7 @@ pub struct CreateClient {
     /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt`,
     /// `tls_client_auth` or `self_signed_tls_client_auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::AuthMethod>))]
     pub auth_method: Option<String>,
     /// Client-certificate registration (RFC 8705): subject DN or SAN for `tls_client_auth`,
     /// thumbprints for `self_signed_tls_client_auth`, `bound_tokens`.
@@ -265,6 +270,7 @@ pub struct KeyView {
 pub struct RotateKeys {
     /// Algorithm to rotate (default: every algorithm in use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::Alg>))]
     pub alg: Option<String>,
 }
 

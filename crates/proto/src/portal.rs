@@ -19,6 +19,7 @@ pub struct UserView {
     /// Display name.
     pub name: String,
     /// `admin` or `developer`.
+    #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::UserRole))]
     pub role: String,
     /// Whether the user is disabled.
     pub disabled: bool,
@@ -50,9 +51,11 @@ pub struct CreateUser {
     pub name: String,
     /// `admin` or `developer` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::UserRole>))]
     pub role: Option<String>,
     /// Initial password (12–1024 characters); generated and returned once when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub password: Option<String>,
 }
 
@@ -77,12 +80,14 @@ pub struct UpdateUser {
     pub name: Option<String>,
     /// New role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::UserRole>))]
     pub role: Option<String>,
     /// Disable (ends their sessions) or enable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// New password (ends their sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub password: Option<String>,
 }
 
@@ -149,6 +154,7 @@ pub struct ChangePassword {
     /// The current password.
     pub current: String,
     /// The new one (12–1024 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub new: String,
 }
 
@@ -165,6 +171,7 @@ pub struct PutListing {
     pub docs_url: Option<String>,
     /// Accepted credentials: `bearer`, `api_key`, `mtls`, `basic` (default `["bearer"]`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<gatehouse_core::CredentialType>))]
     pub credentials: Vec<String>,
     /// Owners by user id or email (admins only; owners keep the list when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -283,7 +283,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
                 "not_a_server_error,status_code_conformance,content_type_conformance,\
                  response_headers_conformance,response_schema_conformance",
                 "--max-examples",
-                "40",
+                "60",
                 "--seed",
                 "1",
                 "--workers",
@@ -358,5 +358,57 @@ async fn usage_ranges_outside_year_0_to_9999_are_refused_not_a_crash() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
+    s.stop().await;
+}
+
+/// Found by schemathesis (`--checks all`): a JSON array was read as the object's members in
+/// order, so `PATCH /admin/v1/applications/{id}` with `[null, null]` answered 200.
+#[tokio::test]
+async fn a_json_array_body_is_refused_not_read_as_an_object() {
+    let s = TestServer::start().await;
+    let client = s.orders_with_client().await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/admin/v1/apis".to_owned(),
+            "[\"x\", \"https://x.example\"]",
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/clients/{}/rotate-secret", client.id),
+            "[]",
+        ),
+        (Method::POST, "/admin/v1/keys/rotate".to_owned(), "[null]"),
+        (Method::PUT, "/admin/v1/grants".to_owned(), "\"orders\""),
+    ] {
+        let resp = s
+            .admin(method.clone(), &path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::BAD_REQUEST,
+            "{method} {path} {body}"
+        );
+        let problem = json_body(resp).await;
+        assert_eq!(problem["detail"], "the request body must be a JSON object");
+    }
+    // An optional body may still be empty or null.
+    for body in ["", "null"] {
+        let resp = s
+            .admin(
+                Method::POST,
+                &format!("/admin/v1/clients/{}/rotate-secret", client.id),
+            )
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{body:?}");
+    }
     s.stop().await;
 }

@@ -77,6 +77,7 @@ pub(super) struct SubscriptionQuery {
     /// Only this application's subscriptions.
     application: Option<String>,
     /// `pending`, `approved`, `rejected` or `revoked`.
+    #[param(value_type = Option<SubscriptionStatus>)]
     status: Option<String>,
     /// Items to skip (a previous page's `next`).
     offset: Option<usize>,

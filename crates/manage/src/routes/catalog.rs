@@ -191,6 +191,7 @@ async fn api_usage(
 #[serde(deny_unknown_fields)]
 pub(super) struct DaysQuery {
     /// Days, today included (1-90, default 14).
+    #[param(minimum = 1, maximum = 90)]
     pub(super) days: Option<u32>,
 }
 
