@@ -5,15 +5,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
 use gatehouse_net::RequestId;
 use gatehouse_proto::admin::{
-    AdminTokenRotated, ApiKeyView, ClientCutoff, ClientDetail, CreateApi, CreateApiKey,
-    CreateClient, GrantRequest, KeyView, List, Revocations, RevokedJti, RotateKeys, RotateSecret,
+    AdminTokenRotated, ApiKeyView, ClientDetail, CreateApi, CreateApiKey, CreateClient,
+    GrantRequest, KeyView, List, RotateKeys, RotateSecret,
 };
 use gatehouse_proto::portal::SecretView;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -60,9 +60,13 @@ type Result<T> = std::result::Result<T, ManageError>;
 
 mod accounts;
 mod applications;
+mod audit;
 mod catalog;
 mod doc;
+mod extract;
 mod policies;
+
+pub(crate) use extract::{Body, Id, OptionalBody, Params};
 
 /// The admin API routes, and the OpenAPI document that describes them (served at
 /// `/admin/v1/openapi.json`; see [`doc`]).
@@ -96,7 +100,7 @@ pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
 
 /// Routes only admins may call (the admin token or an admin's session).
 fn admin_router(state: Arc<AdminState>) -> OpenApiRouter {
-    let mut r = OpenApiRouter::new()
+    let r = OpenApiRouter::new()
         .routes(routes!(list_apis, create_api))
         .routes(routes!(show_api, delete_api))
         .routes(routes!(set_resource_servers))
@@ -117,10 +121,8 @@ fn admin_router(state: Arc<AdminState>) -> OpenApiRouter {
         .routes(routes!(rotate_keys))
         .routes(routes!(revoke_key))
         .routes(routes!(rotate_admin_token))
-        .routes(routes!(list_audit))
-        .routes(routes!(export_audit))
-        .routes(routes!(revocations))
-        .routes(routes!(client_usage))
+        .routes(routes!(client_usage));
+    let mut r = audit::routes(r)
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .with_state(state);
     Guard::Admin.document(r.get_openapi_mut());
@@ -233,108 +235,6 @@ pub(crate) async fn signed_in(
     next: Next,
 ) -> Response {
     admit(&state, req, next, false).await
-}
-
-/// JSON bodies: a malformed one, or one that is not a JSON object, is a 400 problem, not
-/// axum's plain-text rejection (nor, for an array, serde's reading of it as the members in
-/// order).
-pub(crate) struct Body<T>(pub(crate) T);
-
-impl<T, S> axum::extract::FromRequest<S> for Body<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ManageError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        json_object(req, state, false).await.map(Body)
-    }
-}
-
-/// A JSON body whose members are all optional: an empty body (a bare `POST`) or `null` means
-/// defaults.
-pub(crate) struct OptionalBody<T>(pub(crate) T);
-
-impl<T, S> axum::extract::FromRequest<S> for OptionalBody<T>
-where
-    T: serde::de::DeserializeOwned + Default,
-    S: Send + Sync,
-{
-    type Rejection = ManageError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, 64 * 1024)
-            .await
-            .map_err(|_| ManageError::Invalid("request body too large or unreadable".into()))?;
-        if bytes.is_empty() {
-            return Ok(OptionalBody(T::default()));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let v: Option<T> = json_object(req, state, true).await?;
-        Ok(OptionalBody(v.unwrap_or_default()))
-    }
-}
-
-/// The request's JSON body as `T`, which must be sent as an object (or `null` when
-/// `null_ok`).
-async fn json_object<T, S>(req: Request, state: &S, null_ok: bool) -> Result<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    let Json(value) =
-        <Json<serde_json::Value> as axum::extract::FromRequest<S>>::from_request(req, state)
-            .await
-            .map_err(|e| ManageError::Invalid(e.body_text()))?;
-    if !(value.is_object() || null_ok && value.is_null()) {
-        return Err(ManageError::Invalid(
-            "the request body must be a JSON object".into(),
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        ManageError::Invalid(format!(
-            "Failed to deserialize the JSON body into the target type: {e}"
-        ))
-    })
-}
-
-/// Query parameters: a malformed or unknown one is a 400 problem, not axum's plain-text
-/// rejection.
-pub(crate) struct Params<T>(pub(crate) T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ManageError;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(Params(v)),
-            Err(e) => Err(ManageError::Invalid(e.body_text())),
-        }
-    }
-}
-
-/// Path parameters: one that does not decode (say, invalid UTF-8) is a 400 problem.
-pub(crate) struct Id<T>(pub(crate) T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for Id<T>
-where
-    T: serde::de::DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ManageError;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(v)) => Ok(Id(v)),
-            Err(e) => Err(ManageError::Invalid(e.body_text())),
-        }
-    }
 }
 
 #[utoipa::path(
@@ -867,130 +767,6 @@ async fn rotate_admin_token(
         })
         .into_response(),
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    /// How many events (clamped to the route's range).
-    limit: Option<u32>,
-    /// Only events with a smaller id (the next page: the last id seen).
-    before: Option<i64>,
-}
-
-/// The audit log as CSV (newest first, at most 100,000 events), for spreadsheets and
-/// auditors. Text fields are quoted, and cells that a spreadsheet would run as a formula are
-/// prefixed with `'`.
-#[utoipa::path(
-    get, path = "/admin/v1/audit.csv", tag = "audit", params(AuditQuery),
-    responses(
-        (status = 200, description = "The audit log as CSV, newest first (at most 100,000 events; `limit` defaults to that)", content_type = "text/csv", body = String),
-        (status = 400, response = BadRequest),
-    )
-)]
-async fn export_audit(
-    State(s): State<Arc<AdminState>>,
-    Params(q): Params<AuditQuery>,
-) -> Result<Response> {
-    let limit = q.limit.unwrap_or(100_000).clamp(1, 100_000);
-    let mut out = String::from("id,at,time,actor,action,target,detail\r\n");
-    let mut before = q.before;
-    let mut left = limit;
-    while left > 0 {
-        let page = s
-            .service
-            .state()
-            .store
-            .list_audit(left.min(1000), before)
-            .await?;
-        let Some(last) = page.last() else { break };
-        before = Some(last.id);
-        left = left.saturating_sub(u32::try_from(page.len()).unwrap_or(u32::MAX));
-        for e in &page {
-            let time = std::time::UNIX_EPOCH
-                + std::time::Duration::from_secs(u64::try_from(e.at.0).unwrap_or(0));
-            let cells = [
-                e.id.to_string(),
-                e.at.0.to_string(),
-                humantime::format_rfc3339_seconds(time).to_string(),
-                csv_cell(&e.actor),
-                csv_cell(&e.action),
-                csv_cell(&e.target),
-                csv_cell(&e.detail.to_string()),
-            ];
-            out.push_str(&cells.join(","));
-            out.push_str("\r\n");
-        }
-    }
-    let mut resp = out.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("attachment; filename=\"gatehouse-audit.csv\""),
-    );
-    Ok(no_store(resp))
-}
-
-/// One quoted CSV cell; a leading `=`, `+`, `-`, `@`, tab or CR is defused with `'` (CSV
-/// injection).
-fn csv_cell(v: &str) -> String {
-    let defused = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    format!("\"{}\"", defused.replace('"', "\"\""))
-}
-
-#[utoipa::path(
-    get, path = "/admin/v1/audit", tag = "audit", params(AuditQuery),
-    responses(
-        (status = 200, description = "Audit events, newest first (`limit` 1-1000, default 100)", body = List<gatehouse_core::AuditEvent>),
-        (status = 400, response = BadRequest),
-    )
-)]
-async fn list_audit(
-    State(s): State<Arc<AdminState>>,
-    Params(q): Params<AuditQuery>,
-) -> Result<Json<List<gatehouse_core::AuditEvent>>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(List {
-        items: s.service.state().store.list_audit(limit, q.before).await?,
-    }))
-}
-
-/// What gateways and resource servers need to honour revocations: the `jti` deny list (until
-/// each token's expiry) and the per-client cut-offs.
-#[utoipa::path(
-    get, path = "/admin/v1/revocations", tag = "audit",
-    responses((status = 200, description = "The jti deny list and the per-client cut-offs", body = Revocations))
-)]
-async fn revocations(State(s): State<Arc<AdminState>>) -> Json<Revocations> {
-    let catalog = s.service.state().catalog.get();
-    let mut tokens: Vec<RevokedJti> = catalog
-        .revoked()
-        .map(|(jti, exp)| RevokedJti {
-            jti: jti.clone(),
-            expires_at: exp.0,
-        })
-        .collect();
-    tokens.sort_by(|a, b| (&a.jti, a.expires_at).cmp(&(&b.jti, b.expires_at)));
-    let mut clients: Vec<ClientCutoff> = catalog
-        .clients()
-        .filter_map(|c| {
-            c.client.tokens_not_before.map(|nb| ClientCutoff {
-                client_id: c.client.id.to_string(),
-                tokens_not_before: nb.0,
-            })
-        })
-        .collect();
-    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    Json(Revocations { tokens, clients })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
