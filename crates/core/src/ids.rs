@@ -94,6 +94,20 @@ macro_rules! id_type {
                 &self.0
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::openapi::string(
+                    concat!("A ", $kind, ": 1-64 characters from A-Z, a-z, 0-9, '_' and '-'."),
+                    Some("^[A-Za-z0-9_-]{1,64}$"),
+                    64,
+                )
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

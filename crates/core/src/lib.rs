@@ -9,6 +9,8 @@ mod clock;
 mod env;
 mod ids;
 mod model;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod policy;
 mod portal;
 mod scope;

@@ -38,6 +38,7 @@ pub const REGISTERED_CLAIMS: &[&str] = &[
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Alg {
     /// ECDSA P-256 with SHA-256 (default: fast to sign).
     #[default]
@@ -92,6 +93,7 @@ impl std::fmt::Display for Alg {
 /// How a client authenticates at the token endpoint (RFC 7591 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuthMethod {
     /// HTTP Basic with `client_id:client_secret`.
     #[default]
@@ -174,6 +176,7 @@ impl std::fmt::Display for AuthMethod {
 
 /// A protected API (OAuth resource server).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Api {
     /// Server-generated id.
     pub id: ApiId,
@@ -188,6 +191,7 @@ pub struct Api {
     /// Algorithm tokens for this API are signed with.
     pub alg: Alg,
     /// Static custom claims added to every token for this API.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub claims: ClaimMap,
     /// Application metadata keys copied into tokens as claims (e.g. `tenant`).
     pub copy_metadata: Vec<String>,
@@ -211,6 +215,7 @@ impl Api {
 
 /// An application: a calling service. Its id is its OAuth `client_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     /// Server-generated id, also the `client_id`.
     pub id: ClientId,
@@ -223,8 +228,10 @@ pub struct Client {
     /// Registered JWKS URI (for `private_key_jwt`), fetched and cached.
     pub jwks_uri: Option<String>,
     /// Free-form metadata (e.g. `tenant`), copyable into tokens.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metadata: ClaimMap,
     /// Static custom claims added to every token of this client.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub claims: ClaimMap,
     /// Tokens issued before this time are invalid (per-client revocation cutoff). Certificates
     /// issued before it can no longer be renewed.
@@ -243,6 +250,7 @@ pub struct Client {
 /// How an application authenticates with a client certificate (RFC 8705 client metadata).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientTls {
     /// `tls_client_auth_subject_dn`: the subject DN, exactly as x509-parser prints it
     /// (RDNs in certificate order, `, `-separated, e.g. `O=Example, CN=billing`).
@@ -355,6 +363,7 @@ impl ApiKey {
 /// Lifecycle of a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SubscriptionStatus {
     /// Approved: the application may get tokens for the API.
     Approved,
@@ -393,6 +402,7 @@ impl std::str::FromStr for SubscriptionStatus {
 
 /// Application × API × plan × scopes: what lets an application call an API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subscription {
     /// Server-generated id.
     pub id: SubscriptionId,
@@ -415,6 +425,7 @@ pub struct Subscription {
 /// Where a signing key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyState {
     /// Published in JWKS, not yet signing.
     Next,
@@ -489,6 +500,7 @@ pub struct RevokedToken {
 
 /// One audit record: who changed what, when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     /// Monotonic id assigned by the store (0 before insertion).
     pub id: i64,

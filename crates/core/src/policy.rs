@@ -10,6 +10,7 @@ use crate::{ApiId, ClientId, PolicyId, UnixTime};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PolicyFailure {
     /// Refuse the request (403), the default.
     #[default]
@@ -41,6 +42,7 @@ impl PolicyFailure {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PolicyCaching {
     /// Evaluate on every request.
     #[default]
@@ -73,6 +75,7 @@ impl PolicyCaching {
 /// A policy attached to every API (global, set by admins), to one API, or to one operation
 /// of an API. Every change is a new version; the id stays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRecord {
     /// Stable id.
     pub id: PolicyId,
@@ -116,6 +119,7 @@ impl PolicyRecord {
 
 /// One logged policy decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRecord {
     /// When it was made.
     pub at: UnixTime,

@@ -13,6 +13,7 @@ use crate::{ApiId, ClientId, PlanId, ScopeSet, UnixTime, UserId};
 /// role: any developer can own APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UserRole {
     /// Everything, including users, APIs and the audit log.
     Admin,
@@ -80,6 +81,7 @@ pub struct SessionRecord {
 /// Which credential a subscriber uses at the gateway, as the catalog advertises it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CredentialType {
     /// Access tokens from client credentials (a client secret, key or certificate).
     Bearer,
@@ -116,6 +118,7 @@ impl CredentialType {
 
 /// What the portal's catalog says about an API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiListing {
     /// The API.
     pub api_id: ApiId,
@@ -159,6 +162,7 @@ impl ApiListing {
 
 /// A rate limit a plan grants each subscribed application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanRate {
     /// Sustained requests per second.
     pub per_second: u32,
@@ -168,6 +172,7 @@ pub struct PlanRate {
 
 /// A plan of an API: what a subscriber gets and whether an owner must approve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// Server-generated id.
     pub id: PlanId,
@@ -195,6 +200,7 @@ pub struct Plan {
 
 /// Who owns an application and how to reach them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppProfile {
     /// The application (OAuth client).
     pub client_id: ClientId,

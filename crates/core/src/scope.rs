@@ -72,8 +72,23 @@ impl std::fmt::Display for Scope {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Scope {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string(
+            "An OAuth scope token (RFC 6749 section 3.3).",
+            Some("^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$"),
+            MAX_SCOPE_LEN,
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Scope {}
+
 /// A set of scopes, written space-separated on the wire and kept sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeSet(BTreeSet<Scope>);
 
 impl ScopeSet {
@@ -144,6 +159,20 @@ impl FromIterator<Scope> for ScopeSet {
         Self(iter.into_iter().collect())
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Audience {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::string(
+            "An absolute URI without fragment (RFC 8707): the `aud` of the API's tokens.",
+            None,
+            MAX_AUDIENCE_LEN,
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Audience {}
 
 /// An audience that failed to parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

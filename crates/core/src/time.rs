@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Whole seconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnixTime(pub i64);
 
 impl UnixTime {

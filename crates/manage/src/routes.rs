@@ -3,21 +3,26 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use gatehouse_net::RequestId;
 use gatehouse_proto::admin::{
-    AdminTokenRotated, ApiKeyView, CreateApi, CreateApiKey, CreateClient, GrantRequest, KeyView,
-    List, RotateKeys, RotateSecret,
+    AdminTokenRotated, ApiKeyView, ClientDetail, CreateApi, CreateApiKey, CreateClient,
+    GrantRequest, KeyView, List, RotateKeys, RotateSecret,
 };
+use gatehouse_proto::portal::SecretView;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use doc::{BadRequest, Conflict, Guard, NotFound};
 
 use crate::service::{Actor, api_key_view};
 use crate::{ManageError, ManageService};
@@ -56,71 +61,73 @@ type Result<T> = std::result::Result<T, ManageError>;
 mod accounts;
 pub use accounts::session_cookie;
 mod applications;
+mod audit;
 mod catalog;
+mod doc;
+mod extract;
 mod policies;
 
-/// The admin API routes.
+pub(crate) use extract::{Body, Id, OptionalBody, Params};
+
+/// The admin API routes, and the OpenAPI document that describes them (served at
+/// `/admin/v1/openapi.json`; see [`doc`]).
 pub fn router(service: ManageService, limit: AdminRateLimit) -> Router {
     let state = Arc::new(AdminState {
         service,
         limiter: RateLimiter::keyed(Quota::per_second(limit.per_second).allow_burst(limit.burst)),
     });
-    Router::new()
-        .route("/admin/v1/apis", get(list_apis).post(create_api))
-        .route("/admin/v1/apis/{api}", get(show_api).delete(delete_api))
-        .route(
-            "/admin/v1/apis/{api}/resource-servers",
-            axum::routing::put(set_resource_servers),
-        )
-        .route(
-            "/admin/v1/apis/{api}/owners",
-            axum::routing::put(set_owners),
-        )
-        .route("/admin/v1/clients", get(list_clients).post(create_client))
-        .route(
-            "/admin/v1/clients/{id}",
-            get(show_client).delete(delete_client),
-        )
-        .route("/admin/v1/clients/{id}/rotate-secret", post(rotate_secret))
-        .route("/admin/v1/clients/{id}/revoke-tokens", post(revoke_tokens))
-        .route(
-            "/admin/v1/clients/{id}/api-keys",
-            get(list_api_keys).post(create_api_key),
-        )
-        .route(
-            "/admin/v1/clients/{id}/api-keys/{key}/revoke",
-            post(revoke_api_key),
-        )
-        .route(
-            "/admin/v1/clients/{id}/dns-names",
-            axum::routing::put(set_dns_names),
-        )
-        .route(
-            "/admin/v1/clients/{id}/certificates",
-            get(list_client_certificates).post(issue_certificate),
-        )
-        .route("/admin/v1/certificates", get(list_certificates))
-        .route(
-            "/admin/v1/certificates/{serial}/revoke",
-            post(revoke_certificate),
-        )
-        .route("/admin/v1/grants", get(list_grants).put(put_grant))
-        .route("/admin/v1/grants/{client}/{api}", delete(delete_grant))
-        .route("/admin/v1/keys", get(list_keys))
-        .route("/admin/v1/keys/rotate", post(rotate_keys))
-        .route("/admin/v1/keys/{kid}/revoke", post(revoke_key))
-        .route("/admin/v1/admin-token/rotate", post(rotate_admin_token))
-        .route("/admin/v1/audit", get(list_audit))
-        .route("/admin/v1/audit.csv", get(export_audit))
-        .route("/admin/v1/revocations", get(revocations))
-        .route("/admin/v1/clients/{id}/usage", get(client_usage))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
-        .with_state(Arc::clone(&state))
+    let document = Arc::new(OnceLock::new());
+    let (router, mut openapi) = OpenApiRouter::with_openapi(doc::AdminApiDoc::openapi())
+        .merge(admin_router(Arc::clone(&state)))
         .merge(accounts::router(Arc::clone(&state)))
         .merge(catalog::router(Arc::clone(&state)))
         .merge(applications::router(Arc::clone(&state)))
         .merge(policies::router(state))
-        .fallback(|| async { ManageError::NotFound("route".into()) })
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(doc::openapi_json))
+                .with_state(Arc::clone(&document)),
+        )
+        .split_for_parts();
+    doc::finish(&mut openapi);
+    let json = openapi.to_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialize");
+        String::new()
+    });
+    // The cell was created above and is set only here.
+    let _ = document.set(json);
+    router.fallback(|| async { ManageError::NotFound("route".into()) })
+}
+
+/// Routes only admins may call (the admin token or an admin's session).
+fn admin_router(state: Arc<AdminState>) -> OpenApiRouter {
+    let r = OpenApiRouter::new()
+        .routes(routes!(list_apis, create_api))
+        .routes(routes!(show_api, delete_api))
+        .routes(routes!(set_resource_servers))
+        .routes(routes!(set_owners))
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(show_client, delete_client))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(revoke_tokens))
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(set_dns_names))
+        .routes(routes!(list_client_certificates, issue_certificate))
+        .routes(routes!(list_certificates))
+        .routes(routes!(revoke_certificate))
+        .routes(routes!(list_grants, put_grant))
+        .routes(routes!(delete_grant))
+        .routes(routes!(list_keys))
+        .routes(routes!(rotate_keys))
+        .routes(routes!(revoke_key))
+        .routes(routes!(rotate_admin_token))
+        .routes(routes!(client_usage));
+    let mut r = audit::routes(r)
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .with_state(state);
+    Guard::Admin.document(r.get_openapi_mut());
+    r
 }
 
 pub(crate) fn request_id(req: &Request) -> String {
@@ -231,54 +238,24 @@ pub(crate) async fn signed_in(
     admit(&state, req, next, false).await
 }
 
-/// JSON bodies: a malformed one is a 400 problem, not axum's plain-text rejection.
-pub(crate) struct Body<T>(pub(crate) T);
-
-impl<T, S> axum::extract::FromRequest<S> for Body<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ManageError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(ManageError::Invalid(e.body_text())),
-        }
-    }
-}
-
-/// A JSON body whose members are all optional: an empty body (a bare `POST`) means defaults.
-pub(crate) struct OptionalBody<T>(pub(crate) T);
-
-impl<T, S> axum::extract::FromRequest<S> for OptionalBody<T>
-where
-    T: serde::de::DeserializeOwned + Default,
-    S: Send + Sync,
-{
-    type Rejection = ManageError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, 64 * 1024)
-            .await
-            .map_err(|_| ManageError::Invalid("request body too large or unreadable".into()))?;
-        if bytes.is_empty() {
-            return Ok(OptionalBody(T::default()));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let Body(v) = Body::<T>::from_request(req, state).await?;
-        Ok(OptionalBody(v))
-    }
-}
-
+#[utoipa::path(
+    get, path = "/admin/v1/apis", tag = "apis",
+    responses((status = 200, description = "Every API, oldest first", body = List<gatehouse_core::Api>))
+)]
 async fn list_apis(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Api>> {
     Json(List {
         items: s.service.list_apis(),
     })
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/apis", tag = "apis", request_body = CreateApi,
+    responses(
+        (status = 201, description = "The API", body = gatehouse_core::Api),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn create_api(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -288,17 +265,34 @@ async fn create_api(
     Ok((StatusCode::CREATED, Json(api)).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/apis/{api}", tag = "apis", params(("api" = String, Path, description = "API id, name or audience")),
+    responses(
+        (status = 200, description = "The API", body = gatehouse_core::Api),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn show_api(
     State(s): State<Arc<AdminState>>,
-    Path(key): Path<String>,
+    Id(key): Id<String>,
 ) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json((*s.service.find_api(&key)?).clone()))
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/apis/{api}/resource-servers", tag = "apis", params(("api" = String, Path, description = "API id, name or audience")),
+    request_body = gatehouse_proto::admin::SetResourceServers,
+    responses(
+        (status = 200, description = "The API (idempotent: the list replaces the previous one)", body = gatehouse_core::Api),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn set_resource_servers(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(key): Path<String>,
+    Id(key): Id<String>,
     Body(req): Body<gatehouse_proto::admin::SetResourceServers>,
 ) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json(
@@ -308,10 +302,19 @@ async fn set_resource_servers(
     ))
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/apis/{api}/owners", tag = "apis", params(("api" = String, Path, description = "API id, name or audience")),
+    request_body = gatehouse_proto::admin::SetOwners,
+    responses(
+        (status = 200, description = "The API (idempotent: the list replaces the previous one)", body = gatehouse_core::Api),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn set_owners(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(key): Path<String>,
+    Id(key): Id<String>,
     Body(req): Body<gatehouse_proto::admin::SetOwners>,
 ) -> Result<Json<gatehouse_core::Api>> {
     Ok(Json(
@@ -321,21 +324,40 @@ async fn set_owners(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/apis/{api}", tag = "apis", params(("api" = String, Path, description = "API id, name or audience")),
+    responses(
+        (status = 204, description = "Deleted, with its grants"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_api(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(key): Path<String>,
+    Id(key): Id<String>,
 ) -> Result<StatusCode> {
     s.service.delete_api(&actor.audit_name(), &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/clients", tag = "clients",
+    responses((status = 200, description = "Every client, oldest first", body = List<gatehouse_core::Client>))
+)]
 async fn list_clients(State(s): State<Arc<AdminState>>) -> Json<List<gatehouse_core::Client>> {
     Json(List {
         items: s.service.list_clients(),
     })
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/clients", tag = "clients", request_body = CreateClient,
+    responses(
+        (status = 201, description = "The client; its secret appears here only", body = gatehouse_proto::admin::CreatedClient),
+        (status = 400, response = BadRequest),
+    )
+)]
 async fn create_client(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -345,19 +367,28 @@ async fn create_client(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/clients/{id}", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client with its credentials' metadata and grants", body = ClientDetail),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn show_client(
     State(s): State<Arc<AdminState>>,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>> {
+    Id(id): Id<String>,
+) -> Result<Json<ClientDetail>> {
     let entry = s.service.get_client(&id)?;
     let now = s.service.state().now();
-    let secrets: Vec<serde_json::Value> = entry
+    let secrets = entry
         .secrets
         .iter()
-        .map(|sec| {
-            serde_json::json!({
-                "id": sec.id, "created_at": sec.created_at, "expires_at": sec.expires_at, "valid": sec.is_valid_at(now)
-            })
+        .map(|sec| SecretView {
+            id: sec.id.to_string(),
+            created_at: sec.created_at.0,
+            expires_at: sec.expires_at.map(|t| t.0),
+            valid: sec.is_valid_at(now),
         })
         .collect();
     let mut grants: Vec<_> = entry.subscriptions.values().cloned().collect();
@@ -367,24 +398,44 @@ async fn show_client(
         .iter()
         .map(|k| api_key_view(k, now))
         .collect();
-    Ok(Json(serde_json::json!({
-        "client": entry.client, "secrets": secrets, "grants": grants, "api_keys": api_keys
-    })))
+    Ok(Json(ClientDetail {
+        client: entry.client.clone(),
+        secrets,
+        grants,
+        api_keys,
+    }))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/clients/{id}", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 204, description = "Deleted, with its secrets, keys and grants"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_client(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
 ) -> Result<StatusCode> {
     s.service.delete_client(&actor.audit_name(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/clients/{id}/dns-names", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    request_body = gatehouse_proto::admin::SetDnsNames,
+    responses(
+        (status = 200, description = "The client (idempotent: the list replaces the previous one)", body = gatehouse_core::Client),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn set_dns_names(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
     Body(req): Body<gatehouse_proto::admin::SetDnsNames>,
 ) -> Result<Json<gatehouse_core::Client>> {
     Ok(Json(
@@ -394,10 +445,19 @@ async fn set_dns_names(
     ))
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/clients/{id}/certificates", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    request_body = gatehouse_proto::ca::SignRequest,
+    responses(
+        (status = 201, description = "The certificate the CA issued", body = gatehouse_proto::ca::SignedCertificate),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn issue_certificate(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
     Body(req): Body<gatehouse_proto::ca::SignRequest>,
 ) -> Result<Response> {
     let signed = s
@@ -409,34 +469,61 @@ async fn issue_certificate(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/clients/{id}/certificates", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client's certificates", body = List<gatehouse_proto::ca::CertificateView>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_client_certificates(
     State(s): State<Arc<AdminState>>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
 ) -> Result<Json<List<gatehouse_proto::ca::CertificateView>>> {
     Ok(Json(List {
         items: s.service.list_certificates(Some(&id)).await?,
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CertificateFilter {
+    /// Only this client's certificates.
     client: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/certificates", tag = "clients", params(CertificateFilter),
+    responses(
+        (status = 200, description = "Issued certificates", body = List<gatehouse_proto::ca::CertificateView>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_certificates(
     State(s): State<Arc<AdminState>>,
-    Query(f): Query<CertificateFilter>,
+    Params(f): Params<CertificateFilter>,
 ) -> Result<Json<List<gatehouse_proto::ca::CertificateView>>> {
     Ok(Json(List {
         items: s.service.list_certificates(f.client.as_deref()).await?,
     }))
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/certificates/{serial}/revoke", tag = "clients",
+    params(("serial" = String, Path, description = "Serial number, hexadecimal")),
+    responses(
+        (status = 204, description = "Revoked (its serial is deny-listed)"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn revoke_certificate(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(serial): Path<String>,
+    Id(serial): Id<String>,
 ) -> Result<StatusCode> {
     s.service
         .revoke_certificate(&actor.audit_name(), &serial)
@@ -444,10 +531,19 @@ async fn revoke_certificate(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/clients/{id}/rotate-secret", operation_id = "client_rotate_secret", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    request_body(content = Option<RotateSecret>, description = "Optional; an empty body means no grace"),
+    responses(
+        (status = 200, description = "The new secret, shown once", body = gatehouse_proto::admin::RotatedSecret),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn rotate_secret(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
     OptionalBody(req): OptionalBody<RotateSecret>,
 ) -> Result<Response> {
     let rotated = s
@@ -457,18 +553,35 @@ async fn rotate_secret(
     Ok(no_store(Json(rotated).into_response()))
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/clients/{id}/revoke-tokens", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "Every token issued so far is invalid", body = gatehouse_proto::admin::TokensRevoked),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn revoke_tokens(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
 ) -> Result<Response> {
     Ok(Json(s.service.revoke_tokens(&actor.audit_name(), &id).await?).into_response())
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/clients/{id}/api-keys", operation_id = "client_create_api_key", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    request_body(content = Option<CreateApiKey>, description = "Optional; an empty body means a key that never expires"),
+    responses(
+        (status = 201, description = "The key, shown once", body = gatehouse_proto::admin::CreatedApiKey),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn create_api_key(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
     OptionalBody(req): OptionalBody<CreateApiKey>,
 ) -> Result<Response> {
     let created = s
@@ -480,19 +593,36 @@ async fn create_api_key(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/clients/{id}/api-keys", operation_id = "client_list_api_keys", tag = "clients", params(("id" = String, Path, description = "Client id")),
+    responses(
+        (status = 200, description = "The client's API keys (metadata only)", body = List<ApiKeyView>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_api_keys(
     State(s): State<Arc<AdminState>>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
 ) -> Result<Json<List<ApiKeyView>>> {
     Ok(Json(List {
         items: s.service.list_api_keys(&id).await?,
     }))
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/clients/{id}/api-keys/{key}/revoke", operation_id = "client_revoke_api_key", tag = "clients",
+    params(("id" = String, Path, description = "Client id"), ("key" = String, Path, description = "API key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn revoke_api_key(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path((id, key)): Path<(String, String)>,
+    Id((id, key)): Id<(String, String)>,
 ) -> Result<StatusCode> {
     s.service
         .revoke_api_key(&actor.audit_name(), &id, &key)
@@ -500,16 +630,27 @@ async fn revoke_api_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct GrantFilter {
+    /// Only this client's grants.
     client: Option<String>,
+    /// Only grants on this API (id, name or audience).
     api: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/grants", tag = "subscriptions", params(GrantFilter),
+    responses(
+        (status = 200, description = "Grants (subscriptions), oldest first", body = List<gatehouse_core::Subscription>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_grants(
     State(s): State<Arc<AdminState>>,
-    Query(f): Query<GrantFilter>,
+    Params(f): Params<GrantFilter>,
 ) -> Result<Json<List<gatehouse_core::Subscription>>> {
     Ok(Json(List {
         items: s
@@ -518,6 +659,14 @@ async fn list_grants(
     }))
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/grants", tag = "subscriptions", request_body = GrantRequest,
+    responses(
+        (status = 200, description = "The approved subscription (idempotent: the scopes replace the previous set)", body = gatehouse_core::Subscription),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn put_grant(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -526,10 +675,19 @@ async fn put_grant(
     Ok(Json(s.service.grant(&actor.audit_name(), req).await?))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/grants/{client}/{api}", tag = "subscriptions",
+    params(("client" = String, Path, description = "Client id"), ("api" = String, Path, description = "API id, name or audience")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_grant(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path((client, api)): Path<(String, String)>,
+    Id((client, api)): Id<(String, String)>,
 ) -> Result<StatusCode> {
     s.service
         .revoke_grant(&actor.audit_name(), &client, &api)
@@ -537,6 +695,10 @@ async fn delete_grant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/keys", tag = "keys",
+    responses((status = 200, description = "Signing keys (public parts only)", body = List<KeyView>))
+)]
 async fn list_keys(State(s): State<Arc<AdminState>>) -> Result<Json<List<KeyView>>> {
     let records = s.service.state().store.list_keys().await?;
     let items = records
@@ -554,6 +716,14 @@ async fn list_keys(State(s): State<Arc<AdminState>>) -> Result<Json<List<KeyView
     Ok(Json(List { items }))
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/keys/rotate", tag = "keys",
+    request_body(content = Option<RotateKeys>, description = "Optional; an empty body rotates every algorithm in use"),
+    responses(
+        (status = 204, description = "Rotated"),
+        (status = 400, response = BadRequest),
+    )
+)]
 async fn rotate_keys(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -565,15 +735,28 @@ async fn rotate_keys(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/keys/{kid}/revoke", tag = "keys",
+    params(("kid" = String, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked: unpublished at once, its tokens invalid"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn revoke_key(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(kid): Path<String>,
+    Id(kid): Id<String>,
 ) -> Result<StatusCode> {
     s.service.revoke_key(&actor.audit_name(), &kid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/admin-token/rotate", tag = "keys",
+    responses((status = 200, description = "The new admin token, shown once; the old one stops working", body = AdminTokenRotated))
+)]
 async fn rotate_admin_token(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -587,119 +770,34 @@ async fn rotate_admin_token(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    limit: Option<u32>,
-    before: Option<i64>,
-}
-
-/// The audit log as CSV (newest first, at most 100,000 events), for spreadsheets and
-/// auditors. Text fields are quoted, and cells that a spreadsheet would run as a formula are
-/// prefixed with `'`.
-async fn export_audit(
-    State(s): State<Arc<AdminState>>,
-    Query(q): Query<AuditQuery>,
-) -> Result<Response> {
-    let limit = q.limit.unwrap_or(100_000).clamp(1, 100_000);
-    let mut out = String::from("id,at,time,actor,action,target,detail\r\n");
-    let mut before = q.before;
-    let mut left = limit;
-    while left > 0 {
-        let page = s
-            .service
-            .state()
-            .store
-            .list_audit(left.min(1000), before)
-            .await?;
-        let Some(last) = page.last() else { break };
-        before = Some(last.id);
-        left = left.saturating_sub(u32::try_from(page.len()).unwrap_or(u32::MAX));
-        for e in &page {
-            let time = std::time::UNIX_EPOCH
-                + std::time::Duration::from_secs(u64::try_from(e.at.0).unwrap_or(0));
-            let cells = [
-                e.id.to_string(),
-                e.at.0.to_string(),
-                humantime::format_rfc3339_seconds(time).to_string(),
-                csv_cell(&e.actor),
-                csv_cell(&e.action),
-                csv_cell(&e.target),
-                csv_cell(&e.detail.to_string()),
-            ];
-            out.push_str(&cells.join(","));
-            out.push_str("\r\n");
-        }
-    }
-    let mut resp = out.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("attachment; filename=\"gatehouse-audit.csv\""),
-    );
-    Ok(no_store(resp))
-}
-
-/// One quoted CSV cell; a leading `=`, `+`, `-`, `@`, tab or CR is defused with `'` (CSV
-/// injection).
-fn csv_cell(v: &str) -> String {
-    let defused = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    format!("\"{}\"", defused.replace('"', "\"\""))
-}
-
-async fn list_audit(
-    State(s): State<Arc<AdminState>>,
-    Query(q): Query<AuditQuery>,
-) -> Result<Json<List<gatehouse_core::AuditEvent>>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(List {
-        items: s.service.state().store.list_audit(limit, q.before).await?,
-    }))
-}
-
-/// What gateways and resource servers need to honour revocations: the `jti` deny list (until
-/// each token's expiry) and the per-client cut-offs.
-async fn revocations(State(s): State<Arc<AdminState>>) -> Json<serde_json::Value> {
-    let catalog = s.service.state().catalog.get();
-    let mut tokens: Vec<(&String, &gatehouse_core::UnixTime)> = catalog.revoked().collect();
-    tokens.sort();
-    let mut clients: Vec<(&gatehouse_core::ClientId, gatehouse_core::UnixTime)> = catalog
-        .clients()
-        .filter_map(|c| c.client.tokens_not_before.map(|nb| (&c.client.id, nb)))
-        .collect();
-    clients.sort();
-    Json(serde_json::json!({
-        "tokens": tokens
-            .iter()
-            .map(|(jti, exp)| serde_json::json!({ "jti": jti, "expires_at": exp }))
-            .collect::<Vec<_>>(),
-        "clients": clients
-            .iter()
-            .map(|(id, nb)| serde_json::json!({ "client_id": id, "tokens_not_before": nb }))
-            .collect::<Vec<_>>(),
-    }))
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UsageParams {
+    /// Range start (seconds since the epoch; default: a day before `to`).
+    #[param(minimum = 0, maximum = 253_402_300_799_i64)]
     pub(crate) from: Option<i64>,
+    /// Range end, exclusive (default: the end of the current minute); at most 31 days after
+    /// `from`.
+    #[param(minimum = 0, maximum = 253_402_300_799_i64)]
     pub(crate) to: Option<i64>,
+    /// Grouping: `application`, `operation` or `api`.
+    #[param(pattern = "^(application|operation|api)$")]
     pub(crate) by: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/clients/{id}/usage", tag = "clients", params(("id" = String, Path, description = "Client id"), UsageParams),
+    responses(
+        (status = 200, description = "The client's usage across APIs", body = crate::UsageReport),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn client_usage(
     State(s): State<Arc<AdminState>>,
-    Path(id): Path<String>,
-    Query(q): Query<UsageParams>,
+    Id(id): Id<String>,
+    Params(q): Params<UsageParams>,
 ) -> Result<Json<crate::UsageReport>> {
     let by = q.by.as_deref().unwrap_or("api").parse()?;
     Ok(Json(s.service.client_usage(&id, q.from, q.to, by).await?))

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Body of `POST /ca/v1/sign` and `POST /admin/v1/clients/{id}/certificates`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignRequest {
     /// A PKCS#10 certificate signing request, PEM (`CERTIFICATE REQUEST`).
     pub csr: String,
@@ -16,6 +17,7 @@ pub struct SignRequest {
 
 /// A certificate the CA just issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedCertificate {
     /// Serial number, lowercase hex.
     pub serial: String,
@@ -37,6 +39,7 @@ pub struct SignedCertificate {
 
 /// An issued certificate as listed by the admin API (never the certificate itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateView {
     /// Serial number, lowercase hex.
     pub serial: String,

@@ -10,6 +10,7 @@ use gatehouse_core::{Api, ApiListing, AppProfile, Client, Plan, Subscription, Us
 
 /// A user as the API shows it (no password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     /// Id.
     pub id: String,
@@ -18,6 +19,7 @@ pub struct UserView {
     /// Display name.
     pub name: String,
     /// `admin` or `developer`.
+    #[cfg_attr(feature = "openapi", schema(value_type = gatehouse_core::UserRole))]
     pub role: String,
     /// Whether the user is disabled.
     pub disabled: bool,
@@ -41,6 +43,7 @@ impl From<&User> for UserView {
 /// `POST /admin/v1/users`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUser {
     /// Sign-in email (unique, case-insensitive).
     pub email: String,
@@ -48,14 +51,17 @@ pub struct CreateUser {
     pub name: String,
     /// `admin` or `developer` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::UserRole>))]
     pub role: Option<String>,
     /// Initial password (12–1024 characters); generated and returned once when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub password: Option<String>,
 }
 
 /// Answer to user creation: a generated password appears here once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUser {
     /// The user.
     pub user: UserView,
@@ -67,24 +73,28 @@ pub struct CreatedUser {
 /// `PATCH /admin/v1/users/{id}`: only the members present change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUser {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<gatehouse_core::UserRole>))]
     pub role: Option<String>,
     /// Disable (ends their sessions) or enable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// New password (ends their sessions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub password: Option<String>,
 }
 
 /// `POST /admin/v1/session`: sign in.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignIn {
     /// Email.
     pub email: String,
@@ -95,6 +105,7 @@ pub struct SignIn {
 /// A session: the cookie is set on the answer; unsafe requests authenticated by it must send
 /// `X-CSRF-Token: <csrf_token>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// Who is signed in.
     pub user: UserView,
@@ -104,19 +115,53 @@ pub struct SessionView {
     pub expires_at: i64,
 }
 
+/// `GET /admin/v1/session`: the signed-in user and the session's CSRF token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrentSession {
+    /// Who is signed in.
+    pub user: UserView,
+    /// The token unsafe requests must echo in `X-CSRF-Token`.
+    pub csrf_token: String,
+}
+
+/// `GET /admin/v1/me`: the caller, a user or the admin token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Me {
+    /// The admin token.
+    AdminToken(AdminTokenCaller),
+    /// A signed-in user.
+    User(UserView),
+}
+
+/// The admin token as `GET /admin/v1/me` shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminTokenCaller {
+    /// Always `true`.
+    pub admin_token: bool,
+    /// Always `admin`.
+    pub role: String,
+}
+
 /// `PUT /admin/v1/me/password`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePassword {
     /// The current password.
     pub current: String,
     /// The new one (12–1024 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 12))]
     pub new: String,
 }
 
 /// `PUT /admin/v1/apis/{api}/listing`: what the catalog says about an API.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutListing {
     /// Description (plain text, at most 4096 characters).
     #[serde(default)]
@@ -126,6 +171,7 @@ pub struct PutListing {
     pub docs_url: Option<String>,
     /// Accepted credentials: `bearer`, `api_key`, `mtls`, `basic` (default `["bearer"]`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<gatehouse_core::CredentialType>))]
     pub credentials: Vec<String>,
     /// Owners by user id or email (admins only; owners keep the list when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +184,7 @@ pub struct PutListing {
 /// `PUT /admin/v1/apis/{api}/plans/{name}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutPlan {
     /// Description.
     #[serde(default)]
@@ -161,6 +208,7 @@ pub struct PutPlan {
 
 /// One API of the catalog with its listing and plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CatalogEntry {
     /// The API.
     pub api: Api,
@@ -175,6 +223,7 @@ pub struct CatalogEntry {
 /// `POST /admin/v1/applications`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateApplication {
     /// Name.
     pub name: String,
@@ -199,6 +248,7 @@ pub struct CreateApplication {
 /// `PATCH /admin/v1/applications/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateApplication {
     /// New description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +260,7 @@ pub struct UpdateApplication {
 
 /// An application: the OAuth client, its profile and its subscriptions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplicationView {
     /// The client record (its `id` is the `client_id`).
     pub client: Client,
@@ -221,6 +272,7 @@ pub struct ApplicationView {
 
 /// Answer to application creation: the client secret appears here once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedApplication {
     /// The application.
     pub application: ApplicationView,
@@ -233,6 +285,7 @@ pub struct CreatedApplication {
 
 /// A client secret's metadata (never the secret).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretView {
     /// Id.
     pub id: String,
@@ -248,6 +301,7 @@ pub struct SecretView {
 /// `POST /admin/v1/applications/{id}/subscriptions`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subscribe {
     /// API id or name.
     pub api: String,
@@ -257,6 +311,7 @@ pub struct Subscribe {
 
 /// A subscription with the names and contacts an owner needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionView {
     /// The record.
     #[serde(flatten)]
@@ -276,6 +331,7 @@ pub struct SubscriptionView {
 /// `POST /admin/v1/subscriptions/{id}/approve|reject|revoke`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decide {
     /// Why (kept in the audit log; at most 512 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,6 +340,7 @@ pub struct Decide {
 
 /// A page of a list: `next` is the `offset` of the following page, when there is one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// Items.
     pub items: Vec<T>,
@@ -295,6 +352,7 @@ pub struct Page<T> {
 /// Requests per day of one application to one API, with errors and p99 latency: what the
 /// usage charts plot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyUsage {
     /// UTC days (`YYYY-MM-DD`), oldest first.
     pub days: Vec<String>,
@@ -308,6 +366,7 @@ pub struct DailyUsage {
 
 /// One application's (or API's) requests per day.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailySeries {
     /// Application or API id.
     pub key: String,

@@ -42,6 +42,7 @@ mod oauth_introspect_revoke;
 mod oauth_keys_discovery;
 mod oauth_private_key_jwt;
 mod oauth_token;
+mod openapi;
 mod portal_api;
 mod portal_browser;
 mod portal_pages;

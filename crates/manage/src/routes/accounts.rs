@@ -4,37 +4,44 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use gatehouse_proto::admin::List;
 use gatehouse_proto::portal::{
-    ChangePassword, CreateUser, SessionView, SignIn, UpdateUser, UserView,
+    AdminTokenCaller, ChangePassword, CreateUser, CreatedUser, CurrentSession, Me, SessionView,
+    SignIn, UpdateUser, UserView,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{AdminState, Body, Result, SESSION_COOKIE, cookie, no_store, rate_limited, signed_in};
+use super::doc::{BadRequest, Conflict, Guard, NotFound, SignInFailed, TooManyRequests};
+use super::{
+    AdminState, Body, Id, Result, SESSION_COOKIE, cookie, no_store, rate_limited, signed_in,
+};
 use crate::service::{Actor, SESSION_TTL, StartedSession, csrf_token};
 use crate::{ManageError, ManageService};
 
-pub(super) fn router(state: Arc<AdminState>) -> Router {
-    let open = Router::new()
-        .route("/admin/v1/session", post(start_session))
-        .with_state(Arc::clone(&state));
-    Router::new()
-        .route("/admin/v1/session", get(show_session).delete(end_session))
-        .route("/admin/v1/me", get(me))
-        .route("/admin/v1/me/password", put(change_password))
-        .route("/admin/v1/users", get(list_users).post(create_user))
-        .route("/admin/v1/users/{id}", get(show_user).patch(update_user))
+pub(super) fn router(state: Arc<AdminState>) -> OpenApiRouter {
+    let mut signed_in_routes = OpenApiRouter::new()
+        .routes(routes!(show_session, end_session))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(show_user, update_user))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             signed_in,
         ))
-        .with_state(state)
-        .merge(open)
+        .with_state(Arc::clone(&state));
+    Guard::SignedIn.document(signed_in_routes.get_openapi_mut());
+    // Signing in is open (rate-limited by the handler itself).
+    let open = OpenApiRouter::new()
+        .routes(routes!(start_session))
+        .with_state(state);
+    signed_in_routes.merge(open)
 }
 
 /// The `Set-Cookie` value of a session: HttpOnly, SameSite=Lax, `Secure` whenever the server
@@ -59,6 +66,16 @@ fn session_view(s: &StartedSession) -> SessionView {
     }
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/session", tag = "people", request_body = SignIn, security(()),
+    responses(
+        (status = 201, description = "Signed in: the `gatehouse_session` cookie is set (HttpOnly, SameSite=Lax)", body = SessionView,
+            headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = SignInFailed),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 async fn start_session(State(s): State<Arc<AdminState>>, req: Request) -> Result<Response> {
     if rate_limited(&s, &req) {
         return Err(ManageError::RateLimited);
@@ -78,6 +95,13 @@ async fn start_session(State(s): State<Arc<AdminState>>, req: Request) -> Result
     Ok(no_store(resp))
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/session", tag = "people",
+    responses(
+        (status = 200, description = "The signed-in user and the session's CSRF token", body = CurrentSession),
+        (status = 400, response = BadRequest),
+    )
+)]
 async fn show_session(Extension(actor): Extension<Actor>, req: Request) -> Result<Response> {
     let Actor::User(user) = actor else {
         return Err(ManageError::Invalid(
@@ -86,14 +110,19 @@ async fn show_session(Extension(actor): Extension<Actor>, req: Request) -> Resul
     };
     let secret = cookie(req.headers(), SESSION_COOKIE).unwrap_or_default();
     Ok(no_store(
-        Json(serde_json::json!({
-            "user": UserView::from(&*user),
-            "csrf_token": csrf_token(secret),
-        }))
+        Json(CurrentSession {
+            user: UserView::from(&*user),
+            csrf_token: csrf_token(secret),
+        })
         .into_response(),
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/session", tag = "people",
+    responses((status = 204, description = "Signed out; the cookie is cleared",
+        headers(("Set-Cookie" = String, description = "The cleared session cookie"))))
+)]
 async fn end_session(State(s): State<Arc<AdminState>>, req: Request) -> Result<Response> {
     if let Some(secret) = cookie(req.headers(), SESSION_COOKIE) {
         s.service.sign_out(secret).await?;
@@ -104,14 +133,27 @@ async fn end_session(State(s): State<Arc<AdminState>>, req: Request) -> Result<R
     Ok(resp)
 }
 
-async fn me(Extension(actor): Extension<Actor>) -> Result<Json<serde_json::Value>> {
-    Ok(Json(match &actor {
-        Actor::AdminToken => serde_json::json!({"admin_token": true, "role": "admin"}),
-        Actor::User(u) => serde_json::to_value(UserView::from(&**u))
-            .map_err(|e| ManageError::Internal(e.to_string()))?,
-    }))
+#[utoipa::path(
+    get, path = "/admin/v1/me", tag = "people",
+    responses((status = 200, description = "Who is calling", body = Me))
+)]
+async fn me(Extension(actor): Extension<Actor>) -> Json<Me> {
+    Json(match &actor {
+        Actor::AdminToken => Me::AdminToken(AdminTokenCaller {
+            admin_token: true,
+            role: "admin".into(),
+        }),
+        Actor::User(u) => Me::User(UserView::from(&**u)),
+    })
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/me/password", tag = "people", request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; every session of the user ends"),
+        (status = 400, response = BadRequest),
+    )
+)]
 async fn change_password(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -123,6 +165,10 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/users", tag = "people",
+    responses((status = 200, description = "Every user (admins only)", body = List<UserView>))
+)]
 async fn list_users(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -132,6 +178,14 @@ async fn list_users(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/admin/v1/users", tag = "people", request_body = CreateUser,
+    responses(
+        (status = 201, description = "The user; a generated password appears here only", body = CreatedUser),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn create_user(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
@@ -143,20 +197,36 @@ async fn create_user(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/users/{id}", tag = "people", params(("id" = String, Path, description = "User id or email")),
+    responses(
+        (status = 200, description = "The user (admins, or the user themself)", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn show_user(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
 ) -> Result<Json<UserView>> {
     Ok(Json(UserView::from(
         &s.service.get_user(&actor, &id).await?,
     )))
 }
 
+#[utoipa::path(
+    patch, path = "/admin/v1/users/{id}", tag = "people", params(("id" = String, Path, description = "User id or email")), request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn update_user(
     State(s): State<Arc<AdminState>>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    Id(id): Id<String>,
     Body(req): Body<UpdateUser>,
 ) -> Result<Json<UserView>> {
     Ok(Json(s.service.update_user(&actor, &id, req).await?))

@@ -4,45 +4,38 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use gatehouse_core::{DecisionRecord, PolicyRecord, UnixTime};
 use gatehouse_proto::admin::{List, PutPolicy};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{AdminState, Body, Result, rate_limited, request_id};
+use super::doc::{BadRequest, Conflict, Guard, NotFound};
+use super::{AdminState, Body, Id, Params, Result, rate_limited, request_id};
 use crate::ManageError;
 use crate::service::{Attachment, Caller};
 
 /// The policy routes, with their own authentication (admin token or owner token).
-pub(super) fn router(state: Arc<AdminState>) -> Router {
-    Router::new()
-        .route("/admin/v1/policies", get(list))
-        .route(
-            "/admin/v1/policies/global",
-            get(show_global).put(put_global).delete(delete_global),
-        )
-        .route("/admin/v1/policies/global/versions", get(global_versions))
-        .route(
-            "/admin/v1/apis/{api}/policy",
-            get(show_api).put(put_api).delete(delete_api),
-        )
-        .route("/admin/v1/apis/{api}/policy/versions", get(api_versions))
-        .route(
-            "/admin/v1/apis/{api}/operations/{op}/policy",
-            get(show_op).put(put_op).delete(delete_op),
-        )
-        .route(
-            "/admin/v1/apis/{api}/operations/{op}/policy/versions",
-            get(op_versions),
-        )
-        .route("/admin/v1/apis/{api}/decisions", get(decisions))
+pub(super) fn router(state: Arc<AdminState>) -> OpenApiRouter {
+    let mut r = OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show_global, put_global, delete_global))
+        .routes(routes!(global_versions))
+        .routes(routes!(show_api, put_api, delete_api))
+        .routes(routes!(api_versions))
+        .routes(routes!(show_op, put_op, delete_op))
+        .routes(routes!(op_versions))
+        .routes(routes!(decisions))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
-        .with_state(state)
+        .with_state(state);
+    Guard::Policy.document(r.get_openapi_mut());
+    r
 }
 
 /// Rate limit, then the caller: the admin token, or an owner's access token.
@@ -82,6 +75,10 @@ fn put_response(record: PolicyRecord, changed: bool) -> Response {
     (status, Json(record)).into_response()
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/policies", tag = "policies", operation_id = "list_policies",
+    responses((status = 200, description = "The policies the caller may manage", body = List<PolicyRecord>))
+)]
 async fn list(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
@@ -91,6 +88,14 @@ async fn list(
     })
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/policies/global", tag = "policies", operation_id = "show_global_policy",
+    responses(
+        (status = 200, description = "The current version", body = PolicyRecord),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn show_global(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
@@ -98,6 +103,16 @@ async fn show_global(
     Ok(Json(s.service.get_policy(&caller, Attachment::Global)?))
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/policies/global", tag = "policies", operation_id = "put_global_policy", request_body = PutPolicy,
+    responses(
+        (status = 200, description = "The current version: a new one, or the same when nothing changed (idempotent)", body = PolicyRecord),
+        (status = 201, description = "Version 1 of a new policy", body = PolicyRecord),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn put_global(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
@@ -110,6 +125,14 @@ async fn put_global(
     Ok(put_response(record, changed))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/policies/global", tag = "policies", operation_id = "delete_global_policy",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_global(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
@@ -118,6 +141,14 @@ async fn delete_global(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/policies/global/versions", tag = "policies", operation_id = "global_policy_versions",
+    responses(
+        (status = 200, description = "Every version, newest first", body = List<PolicyRecord>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn global_versions(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
@@ -129,18 +160,36 @@ async fn global_versions(
     Ok(Json(List { items }))
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/apis/{api}/policy", tag = "policies", operation_id = "show_api_policy", params(("api" = String, Path, description = "API id, name or audience")),
+    responses(
+        (status = 200, description = "The current version", body = PolicyRecord),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn show_api(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path(api): Path<String>,
+    Id(api): Id<String>,
 ) -> Result<Json<PolicyRecord>> {
     Ok(Json(s.service.get_policy(&caller, Attachment::Api(&api))?))
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/apis/{api}/policy", tag = "policies", operation_id = "put_api_policy", params(("api" = String, Path, description = "API id, name or audience")), request_body = PutPolicy,
+    responses(
+        (status = 200, description = "The current version: a new one, or the same when nothing changed (idempotent)", body = PolicyRecord),
+        (status = 201, description = "Version 1 of a new policy", body = PolicyRecord),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn put_api(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path(api): Path<String>,
+    Id(api): Id<String>,
     Body(req): Body<PutPolicy>,
 ) -> Result<Response> {
     let (record, changed) = s
@@ -150,10 +199,18 @@ async fn put_api(
     Ok(put_response(record, changed))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/apis/{api}/policy", tag = "policies", operation_id = "delete_api_policy", params(("api" = String, Path, description = "API id, name or audience")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_api(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path(api): Path<String>,
+    Id(api): Id<String>,
 ) -> Result<StatusCode> {
     s.service
         .delete_policy(&caller, Attachment::Api(&api))
@@ -161,10 +218,18 @@ async fn delete_api(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/apis/{api}/policy/versions", tag = "policies", operation_id = "api_policy_versions", params(("api" = String, Path, description = "API id, name or audience")),
+    responses(
+        (status = 200, description = "Every version, newest first", body = List<PolicyRecord>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn api_versions(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path(api): Path<String>,
+    Id(api): Id<String>,
 ) -> Result<Json<List<PolicyRecord>>> {
     let items = s
         .service
@@ -173,10 +238,18 @@ async fn api_versions(
     Ok(Json(List { items }))
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/apis/{api}/operations/{op}/policy", tag = "policies", operation_id = "show_operation_policy", params(("api" = String, Path, description = "API id, name or audience"), ("op" = String, Path, description = "Operation name")),
+    responses(
+        (status = 200, description = "The current version", body = PolicyRecord),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn show_op(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path((api, op)): Path<(String, String)>,
+    Id((api, op)): Id<(String, String)>,
 ) -> Result<Json<PolicyRecord>> {
     Ok(Json(
         s.service
@@ -184,10 +257,20 @@ async fn show_op(
     ))
 }
 
+#[utoipa::path(
+    put, path = "/admin/v1/apis/{api}/operations/{op}/policy", tag = "policies", operation_id = "put_operation_policy", params(("api" = String, Path, description = "API id, name or audience"), ("op" = String, Path, description = "Operation name")), request_body = PutPolicy,
+    responses(
+        (status = 200, description = "The current version: a new one, or the same when nothing changed (idempotent)", body = PolicyRecord),
+        (status = 201, description = "Version 1 of a new policy", body = PolicyRecord),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn put_op(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path((api, op)): Path<(String, String)>,
+    Id((api, op)): Id<(String, String)>,
     Body(req): Body<PutPolicy>,
 ) -> Result<Response> {
     let (record, changed) = s
@@ -197,10 +280,18 @@ async fn put_op(
     Ok(put_response(record, changed))
 }
 
+#[utoipa::path(
+    delete, path = "/admin/v1/apis/{api}/operations/{op}/policy", tag = "policies", operation_id = "delete_operation_policy", params(("api" = String, Path, description = "API id, name or audience"), ("op" = String, Path, description = "Operation name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_op(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path((api, op)): Path<(String, String)>,
+    Id((api, op)): Id<(String, String)>,
 ) -> Result<StatusCode> {
     s.service
         .delete_policy(&caller, Attachment::Operation(&api, &op))
@@ -208,10 +299,18 @@ async fn delete_op(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/apis/{api}/operations/{op}/policy/versions", tag = "policies", operation_id = "operation_policy_versions", params(("api" = String, Path, description = "API id, name or audience"), ("op" = String, Path, description = "Operation name")),
+    responses(
+        (status = 200, description = "Every version, newest first", body = List<PolicyRecord>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn op_versions(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path((api, op)): Path<(String, String)>,
+    Id((api, op)): Id<(String, String)>,
 ) -> Result<Json<List<PolicyRecord>>> {
     let items = s
         .service
@@ -221,20 +320,30 @@ async fn op_versions(
 }
 
 /// `?since=<unix seconds>&limit=<n>` (default: the last day, 100 decisions).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DecisionParams {
+    /// Only decisions since this time (seconds since the epoch; default: a day ago).
     since: Option<i64>,
+    /// How many (default 100).
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get, path = "/admin/v1/apis/{api}/decisions", tag = "policies", params(("api" = String, Path, description = "API id, name or audience"), DecisionParams),
+    responses(
+        (status = 200, description = "Logged decisions of the API's policies, newest first", body = List<DecisionRecord>),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn decisions(
     State(s): State<Arc<AdminState>>,
     Extension(caller): Extension<Caller>,
-    Path(api): Path<String>,
-    q: std::result::Result<Query<DecisionParams>, axum::extract::rejection::QueryRejection>,
+    Id(api): Id<String>,
+    Params(q): Params<DecisionParams>,
 ) -> Result<Json<List<DecisionRecord>>> {
-    let Query(q) = q.map_err(|e| ManageError::Invalid(e.body_text()))?;
     let now = s.service.state().now();
     let since = q.since.map_or(UnixTime(now.0 - 86_400), UnixTime);
     let items = s

@@ -42,7 +42,7 @@ impl std::str::FromStr for GroupBy {
 }
 
 /// One group's totals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UsageGroup {
     /// Application id, operation name or API id.
     pub key: String,
@@ -57,19 +57,21 @@ pub struct UsageGroup {
 }
 
 /// A usage report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
     /// Range start (inclusive, seconds since the epoch).
     pub from: i64,
     /// Range end (exclusive).
     pub to: i64,
-    /// Grouping.
+    /// Grouping: `application`, `operation` or `api`.
+    #[schema(value_type = String)]
     pub by: &'static str,
     /// Totals over the whole range.
     pub total: u64,
     /// One entry per group, busiest first.
     pub items: Vec<UsageGroup>,
-    /// Requests per minute (only minutes with traffic).
+    /// Requests per minute (only minutes with traffic): `[minute start, requests]` pairs.
+    #[schema(value_type = Vec<Vec<i64>>)]
     pub minutes: Vec<(i64, u64)>,
 }
 
@@ -243,6 +245,15 @@ impl ManageService {
         from: Option<i64>,
         to: Option<i64>,
     ) -> Result<(UnixTime, UnixTime), ManageError> {
+        if [from, to]
+            .into_iter()
+            .flatten()
+            .any(|t| !(0..=MAX_TIME).contains(&t))
+        {
+            return Err(invalid(format!(
+                "from and to must be between 0 and {MAX_TIME} (seconds since the epoch)"
+            )));
+        }
         let now = self.state().now();
         let to = to.map_or_else(|| UnixTime(minute_of(now).0 + 60), UnixTime);
         let from = from.map_or(UnixTime(to.0 - DEFAULT_RANGE_SECS), UnixTime);
@@ -255,6 +266,10 @@ impl ManageService {
         Ok((minute_of(from), to))
     }
 }
+
+/// Latest time a usage query may name: the end of year 9999 (arithmetic on it cannot
+/// overflow).
+pub(crate) const MAX_TIME: i64 = 253_402_300_799;
 
 /// Most days one daily query covers.
 const MAX_DAYS: u32 = 90;
